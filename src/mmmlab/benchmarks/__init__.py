@@ -1,0 +1,1 @@
+"""Measurements (never assertions): each module's ``run()`` writes reports/benchmarks/<name>.json."""

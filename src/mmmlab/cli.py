@@ -1,0 +1,91 @@
+"""The `mmmlab` command: one subcommand per pipeline stage; parse, call one function, exit code.
+
+Every stage module has ``run(params) -> str`` (a one-line summary). Options only override
+params.yaml keys; a user error prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from mmmlab.config import load_params
+from mmmlab.errors import UserInputError
+
+
+class OptionalValue(click.ParamType):
+    """An option value where '' means "not given" (MLproject parameters default to '')."""
+
+    def __init__(self, kind: type):
+        self.kind, self.name = kind, kind.__name__
+
+    def convert(self, value, param, ctx):
+        if value is None or value == "":
+            return None
+        try:
+            return self.kind(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a valid {self.name}", param, ctx)
+
+
+def run_stage(stage: str, params_path, overrides, options: dict[str, object]) -> None:
+    """Load params with overrides (``options`` maps params keys to values, None = not given), run the stage."""
+    extra = [f"{key}={value}" for key, value in options.items() if value is not None]
+    try:
+        params = load_params(params_path, tuple(overrides) + tuple(extra))
+        summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
+    except UserInputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(summary)
+
+
+def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type, str]]):
+    """A click command for stage ``name``; ``options`` maps an option name to (params key, type, help)."""
+
+    dest_to_key = {opt.replace("-", "_"): key for opt, (key, _, _) in options.items()}
+
+    def callback(params_path, overrides, **values):
+        keyed = {dest_to_key[dest]: value for dest, value in values.items()}
+        run_stage(name.replace("-", "_"), params_path, overrides, keyed)
+
+    command = click.Command(name, callback=callback, help=help_text)
+    command.params = [
+        click.Option(["--params", "params_path"], type=click.Path(dir_okay=False), default=None,
+                     help="Parameter file (default: params.yaml at the project root)."),
+        click.Option(["--set", "overrides"], multiple=True, metavar="KEY=VALUE",
+                     help="Override any params.yaml key, e.g. --set generate.freq=W-MON (repeatable)."),
+        *[
+            click.Option([f"--{opt}", opt.replace("-", "_")], type=OptionalValue(kind), default=None, help=text)
+            for opt, (key, kind, text) in options.items()
+        ],
+    ]
+    return command
+
+
+@click.group()
+@click.version_option(package_name="mmmlab")
+def main():
+    """mmm-lab: check whether a Media Mix Model tells the truth."""
+
+
+main.add_command(stage_command("generate", "Simulate data/mmm_data.csv and data/truth.json.", {
+    "seed": ("generate.seed", int, "Override generate.seed."),
+    "preset": ("generate.preset", str, "Override generate.preset (e.g. identifiable)."),
+}))
+main.add_command(stage_command("check", "Summaries and figures of the dataset under reports/data_check/.", {}))
+main.add_command(stage_command("recover", "Classical joint recovery: models/recovery.json and reports/recovery/.", {
+    "method": ("recover.uncertainty", str, "Override recover.uncertainty (profile or bootstrap)."),
+}))
+main.add_command(stage_command("fit", "Bayesian MMM with pymc-marketing: models/mmm_fit.nc and reports/fit/.", {
+    "sampler": ("fit.sampler.name", str, "Override fit.sampler.name (nutpie, pymc, numpyro, blackjax)."),
+    "draws": ("fit.sampler.draws", int, "Override fit.sampler.draws."),
+    "tune": ("fit.sampler.tune", int, "Override fit.sampler.tune."),
+    "chains": ("fit.sampler.chains", int, "Override fit.sampler.chains."),
+}))
+main.add_command(stage_command("report", "Technical validation report from the saved trace: reports/validation/.", {}))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The dataset schema: one loader, used by every stage, for generated and user CSVs alike.
+
+Problems raise :class:`UserInputError` naming the column and the row (rows count from 1
+after the header line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmmlab.config import DataSpec
+from mmmlab.errors import UserInputError
+
+SPEND_SUFFIX = "_Spend"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset: dates, target, spend per channel and raw controls."""
+
+    path: Path
+    dates: pd.DatetimeIndex
+    freq: str
+    target_column: str
+    target: np.ndarray
+    channels: tuple[str, ...]
+    channel_columns: tuple[str, ...]
+    spend: np.ndarray  # (periods, channels)
+    controls: pd.DataFrame
+    content_hash: str
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.dates)
+
+    @cached_property
+    def control_matrix(self) -> pd.DataFrame:
+        """Controls as numbers: text columns one-hot encoded against their most frequent level."""
+        parts = []
+        for column in self.controls:
+            values = self.controls[column]
+            if pd.api.types.is_numeric_dtype(values):
+                parts.append(values.astype(float).rename(column))
+                continue
+            counts = values.value_counts()
+            reference = sorted(counts[counts == counts.max()].index)[0]
+            for level in sorted(set(values) - {reference}):
+                parts.append((values == level).astype(float).rename(f"{column}[{level}]"))
+        if not parts:
+            return pd.DataFrame(index=range(self.n_periods))
+        return pd.concat(parts, axis=1)
+
+    def frame(self) -> pd.DataFrame:
+        """The columns in use, as a frame with a ``date`` column first."""
+        spend = pd.DataFrame(self.spend, columns=list(self.channel_columns))
+        target = pd.Series(self.target, name=self.target_column)
+        return pd.concat([pd.Series(self.dates, name="date"), spend, self.controls, target], axis=1)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes (first 16 hex digits): the dataset's identity in MLflow."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def load_dataset(spec: DataSpec) -> Dataset:
+    """Read and validate the CSV named by ``spec``."""
+    path = spec.path
+    if not path.exists():
+        raise UserInputError(f"data.path: file not found: {path}")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise UserInputError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise UserInputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    if raw.empty:
+        raise UserInputError(f"{path}: the file has a header but no data rows")
+
+    channel_columns = spec.channels or tuple(c for c in raw.columns if c.endswith(SPEND_SUFFIX))
+    if not channel_columns:
+        raise UserInputError(f"{path}: no spend columns; name them '<channel>{SPEND_SUFFIX}' or list them in data.channels")
+    for column, key in [(spec.date, "data.date"), (spec.target, "data.target")] + [
+        (c, "data.channels") for c in channel_columns
+    ] + [(c, "data.controls") for c in spec.controls]:
+        if column not in raw.columns:
+            raise UserInputError(f"{path}: column {column!r} ({key}) is missing")
+
+    dates, freq = _dates(raw[spec.date], spec.date)
+    target = _numbers(raw[spec.target], spec.target)
+    spend = np.column_stack([_numbers(raw[c], c) for c in channel_columns])
+    for j, column in enumerate(channel_columns):
+        negative = np.flatnonzero(spend[:, j] < 0)
+        if negative.size:
+            row = negative[0]
+            raise UserInputError(f"column {column}, row {row + 1}: negative spend {spend[row, j]:g}")
+        if np.ptp(spend[:, j]) == 0:
+            raise UserInputError(f"column {column}: spend never changes (zero variance), so its effect cannot be estimated")
+    controls = pd.DataFrame({c: _control(raw[c], c) for c in spec.controls})
+    return Dataset(
+        path=path,
+        dates=dates,
+        freq=freq,
+        target_column=spec.target,
+        target=target,
+        channels=tuple(c.removesuffix(SPEND_SUFFIX) or c for c in channel_columns),
+        channel_columns=tuple(channel_columns),
+        spend=spend,
+        controls=controls,
+        content_hash=content_hash(path),
+    )
+
+
+def _missing(values: pd.Series, column: str) -> None:
+    empty = np.flatnonzero(values.str.strip().isin(["", "nan", "NaN", "NA", "N/A", "null"]).to_numpy())
+    if empty.size:
+        raise UserInputError(f"column {column}, row {empty[0] + 1}: missing value")
+
+
+def _numbers(values: pd.Series, column: str) -> np.ndarray:
+    _missing(values, column)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() | ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan)))
+    if bad.size:
+        raise UserInputError(f"column {column}, row {bad[0] + 1}: {values.iloc[bad[0]]!r} is not a number")
+    return numbers.to_numpy(dtype=float)
+
+
+def _control(values: pd.Series, column: str) -> pd.Series:
+    """Numeric when every value is a number, else text levels (text may not be blank)."""
+    _missing(values, column)
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.astype(float) if numbers.notna().all() else values.str.strip()
+
+
+def _dates(values: pd.Series, column: str) -> tuple[pd.DatetimeIndex, str]:
+    _missing(values, column)
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        raise UserInputError(f"column {column}, row {bad[0] + 1}: {values.iloc[bad[0]]!r} is not a date")
+    dates = pd.DatetimeIndex(parsed)
+    steps = np.diff(dates.values).astype("timedelta64[D]").astype(int)
+    for i, step in enumerate(steps):
+        if step == 0:
+            raise UserInputError(f"column {column}, row {i + 2}: duplicate date {dates[i + 1].date()} (also row {i + 1})")
+        if step < 0:
+            raise UserInputError(
+                f"column {column}, row {i + 2}: {dates[i + 1].date()} comes before row {i + 1}'s {dates[i].date()}; sort by date"
+            )
+    if len(dates) < 3:
+        raise UserInputError(f"column {column}: at least 3 periods are needed, found {len(dates)}")
+    freq = pd.infer_freq(dates)
+    if freq is None:
+        typical = int(np.median(steps))
+        row = int(np.flatnonzero(np.abs(steps - typical) > 3)[0]) + 2 if np.any(np.abs(steps - typical) > 3) else 2
+        raise UserInputError(f"column {column}, row {row}: dates are not regularly spaced (typical step {typical} days)")
+    return dates, freq

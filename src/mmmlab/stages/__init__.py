@@ -1,0 +1,1 @@
+"""One module per pipeline stage: read params, compute, write outputs atomically, log one MLflow run."""
