@@ -1,0 +1,109 @@
+"""Convergence gates: thresholds as a frozen spec, checks returning a verdict object.
+
+Defaults are the seed report's: R-hat < 1.01, bulk and tail ESS > 400, no divergences; plus
+BFMI > 0.3 for every chain. Only structural parameters count (variables without a ``date``
+dimension), as in the seed report's summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmmlab.config import Section
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Thresholds a fit must meet."""
+
+    r_hat_max: float = 1.01
+    ess_bulk_min: float = 400
+    ess_tail_min: float = 400
+    divergences_max: int = 0
+    bfmi_min: float = 0.3
+
+    @classmethod
+    def from_params(cls, section: Section) -> Gates:
+        d = cls()
+        return cls(
+            r_hat_max=section.number("r_hat_max", d.r_hat_max, lo=1),
+            ess_bulk_min=section.number("ess_bulk_min", d.ess_bulk_min, lo=0),
+            ess_tail_min=section.number("ess_tail_min", d.ess_tail_min, lo=0),
+            divergences_max=section.number("divergences_max", d.divergences_max, lo=0, integer=True),
+            bfmi_min=section.number("bfmi_min", d.bfmi_min, lo=0),
+        )
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    name: str
+    value: float
+    threshold: float
+    rule: str  # how value must compare with threshold: "<", ">" or "<="
+    passed: bool
+
+    def sentence(self) -> str:
+        verdict = "ok" if self.passed else "FAILED"
+        return f"{self.name} = {self.value:.4g} (must be {self.rule} {self.threshold:g}): {verdict}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    checks: tuple[GateCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def metrics(self) -> dict[str, float]:
+        return {c.name: c.value for c in self.checks}
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+
+    def plain_words(self) -> str:
+        head = "Convergence PASSED" if self.passed else "Convergence FAILED"
+        return "\n".join([head, *(f"  {c.sentence()}" for c in self.checks)])
+
+
+def structural_variables(posterior: xr.Dataset) -> list[str]:
+    """Posterior variables without a date dimension (the model's parameters, not per-period series)."""
+    return [name for name, var in posterior.data_vars.items() if "date" not in var.dims]
+
+
+def parameter_summary(idata, hdi_prob: float = 0.94) -> pd.DataFrame:
+    """Mean, sd, HDI, bulk/tail ESS and R-hat of every structural scalar, sorted by R-hat (worst first)."""
+    names = structural_variables(idata["posterior"].to_dataset())
+    table = az.summary(idata, var_names=names, ci_kind="hdi", ci_prob=hdi_prob, round_to=None)
+    return pd.DataFrame(table).sort_values("r_hat", ascending=False)
+
+
+def check_convergence(idata, gates: Gates) -> Verdict:
+    """Apply the gates to a fitted DataTree (groups ``posterior`` and ``sample_stats``)."""
+    posterior = idata["posterior"].to_dataset()
+    names = structural_variables(posterior)
+    subset = posterior[names]
+    r_hat = _extreme(az.rhat(subset), np.nanmax)
+    ess_bulk = _extreme(az.ess(subset, method="bulk"), np.nanmin)
+    ess_tail = _extreme(az.ess(subset, method="tail"), np.nanmin)
+    stats = idata["sample_stats"].to_dataset()
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    bfmi = float(np.min(az.bfmi(idata)["energy"].values)) if "energy" in stats else float("nan")
+    return Verdict(
+        checks=(
+            GateCheck("max_r_hat", r_hat, gates.r_hat_max, "<", r_hat < gates.r_hat_max),
+            GateCheck("min_ess_bulk", ess_bulk, gates.ess_bulk_min, ">", ess_bulk > gates.ess_bulk_min),
+            GateCheck("min_ess_tail", ess_tail, gates.ess_tail_min, ">", ess_tail > gates.ess_tail_min),
+            GateCheck("divergences", divergences, gates.divergences_max, "<=", divergences <= gates.divergences_max),
+            GateCheck("min_bfmi", bfmi, gates.bfmi_min, ">", bool(bfmi > gates.bfmi_min)),
+        )
+    )
+
+
+def _extreme(values: xr.Dataset, reduce) -> float:
+    return float(reduce([reduce(v.values) for v in values.data_vars.values()]))
