@@ -86,6 +86,7 @@ main.add_command(stage_command("fit", "Bayesian MMM with pymc-marketing: models/
     "chains": ("fit.sampler.chains", int, "Override fit.sampler.chains."),
 }))
 main.add_command(stage_command("report", "Technical validation report from the saved trace: reports/validation/.", {}))
+main.add_command(stage_command("pipeline", "Every stage in order, each a nested MLflow run (no DVC caching).", {}))
 
 if __name__ == "__main__":
     main()

@@ -31,24 +31,39 @@ def tracking_uri() -> str:
 
 
 @contextmanager
+def _run(params: dict, name: str) -> Iterator[str]:
+    """Start a run: resume the one ``mlflow run`` created, nest inside an active run, or start anew."""
+    mlflow.set_tracking_uri(tracking_uri())
+    resume = os.environ.get("MLFLOW_RUN_ID") if mlflow.active_run() is None else None
+    if resume is None and mlflow.active_run() is None:
+        mlflow.set_experiment(experiment_name(params))
+    with mlflow.start_run(run_id=resume, run_name=None if resume else name, nested=mlflow.active_run() is not None) as run:
+        yield run.info.run_id
+
+
+@contextmanager
+def pipeline_run(params: dict) -> Iterator[str]:
+    """The parent run of the ``main`` entry point; stage runs started inside it are nested."""
+    with _run(params, "main") as run_id:
+        mlflow.set_tag("stage", "main")
+        yield run_id
+
+
+@contextmanager
 def stage_run(stage: str, params: dict, logged_params: dict[str, Any], dataset: Dataset | None = None) -> Iterator[str]:
     """Run one stage inside an MLflow run; yields the run id.
 
     ``logged_params`` are already namespaced (``data.channels.TV.decay``). The run is tagged
     with the stage and the dataset's content hash, and the dataset is logged as an input.
     """
-    mlflow.set_tracking_uri(tracking_uri())
-    resume = os.environ.get("MLFLOW_RUN_ID") if mlflow.active_run() is None else None
-    if resume is None:
-        mlflow.set_experiment(experiment_name(params))
-    with mlflow.start_run(run_id=resume, run_name=None if resume else stage, nested=mlflow.active_run() is not None) as run:
+    with _run(params, stage) as run_id:
         mlflow.set_tags({"stage": stage, **({"dataset_hash": dataset.content_hash} if dataset else {})})
         items = [(k, _param_value(v)) for k, v in logged_params.items()]
         for i in range(0, len(items), BATCH):
             mlflow.log_params(dict(items[i : i + BATCH]))
         if dataset is not None:
             log_dataset(dataset, context=stage)
-        yield run.info.run_id
+        yield run_id
 
 
 def _param_value(value: Any) -> str:
