@@ -21,6 +21,12 @@ FREQUENCIES = ("MS", "W-MON")
 PARAMS_FILE = "params.yaml"
 GENERATED_CSV = "data/mmm_data.csv"  # the simulator's outputs (DVC outs of the generate stage)
 GENERATED_TRUTH = "data/truth.json"
+GENERATED_COLUMNS = {  # how the generated CSV maps onto the dataset roles (see the data section)
+    "date": "Date",
+    "target": "Total_Sales",
+    "channels": None,
+    "controls": ["Economic_Condition", "Seasonal_Event", "Experiment_Channel"],
+}
 
 
 # --------------------------------------------------------------------------- paths
@@ -59,20 +65,40 @@ def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str
 
 
 def set_key(raw: dict, assignment: str) -> None:
-    """Apply one ``a.b.c=value`` override in place."""
+    """Apply one ``a.b.c=value`` override in place; a number selects a list item (``windows.0.start``)."""
     key, sep, value = assignment.partition("=")
     if not sep or not key:
         raise UserInputError(f"override {assignment!r}: expected key=value")
     *parents, leaf = key.split(".")
     node = raw
     for i, part in enumerate(parents):
-        child = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, list):
+            node = _list_item(node, part, ".".join(parents[: i + 1]))
+            continue
+        child = node.get(part)
         if child is None:
             child = node[part] = {}
-        if not isinstance(child, dict):
+        if not isinstance(child, (dict, list)):
             raise UserInputError(f"override {key}: {'.'.join(parents[: i + 1])} is not a section")
         node = child
-    node[leaf] = yaml.safe_load(value) if value else None
+    parsed = yaml.safe_load(value) if value else None
+    if isinstance(node, list):
+        node[_list_index(node, leaf, key)] = parsed
+    else:
+        node[leaf] = parsed
+
+
+def _list_index(items: list, part: str, key: str) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise UserInputError(f"override {key}: {part!r} is not an index of a list of {len(items)}")
+    return int(part)
+
+
+def _list_item(items: list, part: str, key: str):
+    item = items[_list_index(items, part, key)]
+    if not isinstance(item, (dict, list)):
+        raise UserInputError(f"override {key}: not a section")
+    return item
 
 
 def flatten(tree: Any, prefix: str) -> dict[str, Any]:
@@ -264,6 +290,9 @@ def simulation_spec(params: dict) -> SimulationSpec:
     start, end = g.date("start"), g.date("end")
     if end <= start:
         raise UserInputError(f"generate.end: {end.date()} is not after generate.start {start.date()}")
+    freq = g.choice("freq", FREQUENCIES)
+    if len(pd.date_range(start, end, freq=freq)) < 2:
+        raise UserInputError(f"generate.end: {start.date()} to {end.date()} holds fewer than two {freq} periods")
     channels = _channels(g.section("channels"))
     names = tuple(c.name for c in channels)
     preset = g.get("preset", None)
@@ -274,7 +303,7 @@ def simulation_spec(params: dict) -> SimulationSpec:
         preset=None if preset is None else str(preset),
         start=start,
         end=end,
-        freq=g.choice("freq", FREQUENCIES),
+        freq=freq,
         spend=_spend(g.section("spend")),
         channels=channels,
         experiments=_experiments(g.section("experiments"), names),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmmlab import tracking
-from mmmlab.config import GENERATED_CSV, GENERATED_TRUTH, data_spec, flatten, generate_section, resolve, simulation_spec
+from mmmlab.config import GENERATED_COLUMNS, GENERATED_CSV, GENERATED_TRUTH, data_spec, flatten, generate_section, resolve, simulation_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.files import atomic_path, write_json
 from mmmlab.simulate import Simulation, simulate
@@ -24,7 +24,8 @@ def run(params: dict) -> str:
     metrics = summary_metrics(sim)
     write_json(resolve(METRICS), metrics)
 
-    dataset = load_dataset(data_spec({"data": {**params.get("data", {}), "path": GENERATED_CSV}}))
+    # the generated CSV has its own schema; the user's data mapping (maybe for their own CSV) does not apply
+    dataset = load_dataset(data_spec({"data": {"path": GENERATED_CSV, "truth": GENERATED_TRUTH, **GENERATED_COLUMNS}}))
     logged = flatten(generate_section(params), "data")
     with tracking.stage_run("generate", params, logged, dataset):
         tracking.log_metrics({f"data.{k}": v for k, v in metrics.items()})

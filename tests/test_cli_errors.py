@@ -1,0 +1,184 @@
+"""User errors through the CLI: one line on stderr naming the key (or column and row), exit code 2,
+and the outputs of the previous successful run left byte for byte as they were."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mmmlab.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+OUTPUTS = ("data/mmm_data.csv", "data/truth.json", "reports/generate/metrics.json")
+ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "DVC_ROOT")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under data/ and reports/ with its bytes (temporary leftovers included)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for folder in ("data", "reports")
+        if (root / folder).exists()
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _runs(root: Path) -> int:
+    with sqlite3.connect(root / "mlflow.db") as db:
+        return db.execute("select count(*) from runs").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A project where `mmmlab generate` has run once successfully (real MLflow store)."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ENV_VARS:
+            mp.delenv(var, raising=False)
+        mp.chdir(root)
+        result = CliRunner().invoke(main, ["generate"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("generated 60 periods into data/mmm_data.csv")
+        files = _files(root)
+        assert set(OUTPUTS) <= set(files)
+        yield root, files
+
+
+def _fails_cleanly(root: Path, before: dict[str, bytes], args: list[str]) -> str:
+    runs = _runs(root)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert _files(root) == before  # nothing new, nothing changed, no temporary files
+    assert _runs(root) == runs  # no MLflow run for a failed stage
+    return lines[0].removeprefix("error: ")
+
+
+BAD_PARAMS = {
+    "decay above 1": (["--set", "generate.channels.TV.decay=1.2"], "generate.channels.TV.decay"),
+    "decay equal to 1": (["--set", "generate.channels.Print.decay=1"], "generate.channels.Print.decay"),
+    "negative decay": (["--set", "generate.channels.Radio.decay=-0.5"], "generate.channels.Radio.decay"),
+    "unknown frequency": (["--set", "generate.freq=D"], "generate.freq"),
+    "end before start": (["--set", "generate.end=2016-12-31"], "generate.end"),
+    "fewer than two periods": (["--set", "generate.end=2017-01-15"], "generate.end"),
+    "negative spend base": (["--set", "generate.channels.TV.base_spend=-100"], "generate.channels.TV.base_spend"),
+    "unknown channel in experiment": (
+        ["--set", "generate.experiments.windows=[{channel: Cinema, start: 2018-03-01, end: 2018-04-30, "
+                  "response_rate: 1}]"],
+        "generate.experiments.windows.0.channel",
+    ),
+    "realism above 1": (["--set", "generate.experiments.realism=2"], "generate.experiments.realism"),
+    "unknown preset": (["--preset", "nosuch"], "generate.preset"),
+    "negative seed": (["--seed", "-1"], "generate.seed"),
+    "not a date": (["--set", "generate.start=soon"], "generate.start"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PARAMS)
+def test_bad_params_fail_cleanly_naming_the_key(generated, case):
+    root, before = generated
+    args, key = BAD_PARAMS[case]
+    message = _fails_cleanly(root, before, ["generate", *args])
+    assert message.startswith(f"{key}: "), message
+
+
+def test_malformed_override_fails_cleanly(generated):
+    root, before = generated
+    assert "expected key=value" in _fails_cleanly(root, before, ["generate", "--set", "generate.seed"])
+
+
+def test_missing_params_file_fails_cleanly(generated):
+    root, before = generated
+    message = _fails_cleanly(root, before, ["generate", "--params", str(root / "nope.yaml")])
+    assert "nope.yaml" in message and "not found" in message
+
+
+def test_generate_ignores_the_users_own_column_mapping(generated):
+    """Pointing `data` at one's own CSV (other target and controls) must not break `generate`.
+
+    Found by this test: generate validated its output against the user's mapping, exited 2
+    and still left the new CSV and truth behind.
+    """
+    root, before = generated
+    own = root / "own.csv"
+    own.write_text("Week,Sales,TV_Spend,Promo\n")
+    try:
+        result = CliRunner().invoke(main, [
+            "generate", "--set", f"data.path={own}", "--set", "data.date=Week", "--set", "data.target=Sales",
+            "--set", "data.controls=[Promo]", "--set", "data.truth=null",
+        ])
+        assert result.exit_code == 0, result.output
+        # same seed and generate section: the same bytes as before
+        assert {k: v for k, v in _files(root).items() if k in OUTPUTS} == {k: before[k] for k in OUTPUTS}
+    finally:
+        own.unlink()
+
+
+# --------------------------------------------------------------------------- bad CSVs through `mmmlab check`
+GOOD_CSV = "Date,TV_Spend,Total_Sales\n" + "".join(f"2020-{m:02d}-01,{100 + m},{1000 + m}\n" for m in range(1, 13))
+
+
+BAD_CSVS = {
+    "missing column": (
+        "".join(line.rsplit(",", 1)[0] + "\n" for line in GOOD_CSV.splitlines()), ["'Total_Sales'", "missing"],
+    ),
+    "missing value": (GOOD_CSV.replace("2020-05-01,105", "2020-05-01,"), ["column TV_Spend, row 5"]),
+    "NaN": (GOOD_CSV.replace("2020-05-01,105", "2020-05-01,NaN"), ["column TV_Spend, row 5"]),
+    "negative spend": (GOOD_CSV.replace("2020-03-01,103", "2020-03-01,-3"), ["column TV_Spend, row 3", "negative"]),
+    "duplicate date": (GOOD_CSV.replace("2020-04-01", "2020-03-01"), ["column Date, row 4", "duplicate"]),
+    "unsorted dates": (
+        GOOD_CSV.replace("2020-04-01", "2020-XX").replace("2020-05-01", "2020-04-01").replace("2020-XX", "2020-05-01"),
+        ["column Date, row 5"],
+    ),
+    "non-numeric spend": (GOOD_CSV.replace("2020-02-01,102", "2020-02-01,lots"), ["column TV_Spend, row 2", "'lots'"]),
+    "empty file": ("", ["empty"]),
+    "zero variance": (
+        "Date,TV_Spend,Total_Sales\n" + "".join(f"2020-{m:02d}-01,100,{1000 + m}\n" for m in range(1, 13)),
+        ["column TV_Spend", "zero variance"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CSVS)
+def test_check_with_a_bad_csv_fails_cleanly(generated, case):
+    pytest.importorskip("mmmlab.stages.check")
+    root, before = generated
+    text, fragments = BAD_CSVS[case]
+    bad = root / "bad.csv"
+    bad.write_text(text)
+    try:
+        message = _fails_cleanly(root, before, [
+            "check", "--set", f"data.path={bad}", "--set", "data.controls=[]", "--set", "data.truth=null",
+        ])
+    finally:
+        bad.unlink()
+    for fragment in fragments:
+        assert fragment in message, message
+    assert not (root / "reports" / "data_check").exists()
+
+
+# --------------------------------------------------------------------------- the installed command
+def test_installed_command_exits_2_with_one_line(generated):
+    root, before = generated
+    exe = Path(sys.executable).with_name("mmmlab")
+    if not exe.exists():
+        pytest.skip("the mmmlab console script is not installed next to this interpreter")
+    proc = subprocess.run(
+        [str(exe), "generate", "--set", "generate.channels.TV.decay=1.2"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == "error: generate.channels.TV.decay: 1.2 is outside [0, 1)\n"
+    assert _files(root) == before
