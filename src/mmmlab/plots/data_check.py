@@ -1,0 +1,186 @@
+"""Figures of the data check: a quick look at whether a dataset is reasonable.
+
+Every function takes data and returns a matplotlib Figure built without pyplot (so no
+global figure state and no display; PNGs render with Agg); the caller saves it.
+Channel colours follow the channel's position, so they match across figures.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmmlab.transforms import geometric_adstock, hill
+
+
+def channel_color(index: int):
+    """The colour of the ``index``-th channel (tab10, repeating)."""
+    return matplotlib.colormaps["tab10"](index % 10)
+
+
+def experiment_mask(labels: pd.Series, channel: str) -> np.ndarray:
+    """Periods in an experiment on ``channel``; labels like ``"TV+Radio"`` name overlapping ones."""
+    return labels.astype(str).str.split("+").apply(lambda names: channel in names).to_numpy()
+
+
+def sales_over_time(dates: pd.DatetimeIndex, sales: np.ndarray, target: str) -> Figure:
+    """The target as a time series."""
+    fig = Figure(figsize=(14, 5))
+    ax = fig.subplots()
+    ax.plot(dates, sales, marker="o", markersize=3, linestyle="--", linewidth=1.5)
+    ax.set(title=f"{target} over time", xlabel="Period", ylabel=target)
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def spend_by_channel(dates: pd.DatetimeIndex, spend: pd.DataFrame, experiments: pd.Series | None = None) -> Figure:
+    """Spend per channel over time; experiment windows shaded in the channel's colour.
+
+    ``spend`` has one column per channel; ``experiments`` holds each period's experiment
+    label (``"None"`` outside experiments) or is None when the data have no such column.
+    """
+    fig = Figure(figsize=(14, 6))
+    ax = fig.subplots()
+    period_ends = dates[1:].append(pd.DatetimeIndex([dates[-1] + (dates[-1] - dates[-2])]))
+    for j, channel in enumerate(spend.columns):
+        color = channel_color(j)
+        ax.plot(dates, spend[channel], marker=".", color=color, label=channel)
+        if experiments is None:
+            continue
+        rows = np.flatnonzero(experiment_mask(experiments, channel))
+        for run in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if rows.size else []:
+            ax.axvspan(dates[run[0]], period_ends[run[-1]], color=color, alpha=0.15)
+            ax.text(dates[run[0]], 1.0, f" {channel} exp.", color=color, rotation=90, va="top",
+                    transform=ax.get_xaxis_transform(), fontsize=9)
+    title = "Spend by channel over time" + (" (shaded: experiment windows)" if experiments is not None else "")
+    ax.set(title=title, xlabel="Period", ylabel="Spend")
+    ax.legend(loc="upper left")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> Figure:
+    """Box plots of the target per level of a text control (e.g. the economic condition)."""
+    levels = sorted(categories.unique())
+    fig = Figure(figsize=(9, 5))
+    ax = fig.subplots()
+    ax.boxplot([sales[(categories == level).to_numpy()] for level in levels], tick_labels=levels)
+    ax.set(title=f"{target} by {categories.name}", xlabel=categories.name, ylabel=target)
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def mean_sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> Figure:
+    """Average target per level of a text control (e.g. the seasonal event), highest first."""
+    means = pd.Series(sales, index=categories.to_numpy()).groupby(level=0).mean().sort_values(ascending=False)
+    fig = Figure(figsize=(12, 6))
+    ax = fig.subplots()
+    bars = ax.bar(means.index, means.to_numpy())
+    ax.bar_label(bars, fmt="{:,.0f}", fontsize=8)
+    ax.set(title=f"Average {target} by {categories.name}", xlabel=categories.name, ylabel=f"Average {target}")
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def correlation_heatmap(frame: pd.DataFrame) -> Figure:
+    """Pearson correlations between the columns of ``frame``, annotated."""
+    corr = frame.corr()
+    n = len(corr)
+    fig = Figure(figsize=(1.4 * n + 3, 1.2 * n + 2))
+    ax = fig.subplots()
+    image = ax.imshow(corr.to_numpy(), cmap="coolwarm", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), corr.columns, rotation=45, ha="right")
+    ax.set_yticks(range(n), corr.index)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{corr.iat[i, j]:.2f}", ha="center", va="center", fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title("Correlation between spend and sales")
+    return fig
+
+
+def spend_vs_sales(
+    spend: pd.DataFrame,
+    sales: np.ndarray,
+    target: str,
+    experiments: pd.Series | None = None,
+    decays: dict[str, float] | None = None,
+) -> Figure:
+    """One scatter per channel of spend against the target, with a least-squares line.
+
+    Periods of an experiment on that channel are marked with a red cross; ``decays`` (true
+    values, when known) are shown in the panel titles.
+    """
+    n = spend.shape[1]
+    cols = min(n, 2)
+    rows = int(np.ceil(n / cols))
+    fig = Figure(figsize=(7 * cols, 5 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for j, (ax, channel) in enumerate(zip(axes.flat, spend.columns)):
+        x = spend[channel].to_numpy()
+        exp = experiment_mask(experiments, channel) if experiments is not None else np.zeros(len(x), bool)
+        ax.scatter(x[~exp], sales[~exp], alpha=0.7, color=channel_color(j), label="Regular")
+        if exp.any():
+            ax.scatter(x[exp], sales[exp], color="red", marker="X", s=90, label="Experiment")
+        slope, intercept = np.polyfit(x, sales, 1)
+        grid = np.linspace(x.min(), x.max(), 100)
+        ax.plot(grid, intercept + slope * grid, "k--", alpha=0.7, label="Least-squares line")
+        title = f"{channel} spend vs {target}"
+        if decays and channel in decays:
+            title += f" (true $\\lambda$ = {decays[channel]:g})"
+        ax.set(title=title, xlabel=f"{channel} spend", ylabel=target)
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def adstock_pulse(decays: dict[str, float], reference_decays: list[float], periods: int, channels: list[str]) -> Figure:
+    """Response to one unit of spend in period 0, per channel decay and per reference decay.
+
+    ``channels`` fixes the colours (a channel's position); reference curves are grey and dashed.
+    """
+    pulse = np.zeros(periods)
+    pulse[0] = 1.0
+    fig = Figure(figsize=(12, 6))
+    ax = fig.subplots()
+    for channel, decay in decays.items():
+        ax.plot(geometric_adstock(pulse, decay), color=channel_color(channels.index(channel)), linewidth=2.5,
+                label=f"{channel} ($\\lambda$ = {decay:g})")
+    for decay in reference_decays:
+        ax.plot(geometric_adstock(pulse, decay), color="grey", linestyle="--", linewidth=1,
+                label=f"reference $\\lambda$ = {decay:g}")
+    ax.set(title="Adstock: carry-over of a one-period pulse", xlabel="Periods after the spend",
+           ylabel="Remaining effect (share of the pulse)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def hill_curves(parameters: dict[str, dict[str, float]], x_max: float, channels: list[str]) -> Figure:
+    """Hill saturation curves with each half-saturation point ``(k, alpha / 2)`` marked.
+
+    ``parameters`` maps a channel to its ``alpha``, ``gamma`` and ``k``; the x axis is
+    adstocked spend from 0 to ``x_max``.
+    """
+    x = np.linspace(0, x_max, 500)
+    fig = Figure(figsize=(12, 6))
+    ax = fig.subplots()
+    for channel, p in parameters.items():
+        color = channel_color(channels.index(channel))
+        ax.plot(x, hill(x, p["alpha"], p["gamma"], p["k"]), color=color, linewidth=2,
+                label=f"{channel} ($\\alpha$ = {p['alpha']:g}, $\\gamma$ = {p['gamma']:g}, k = {p['k']:g})")
+        ax.plot([p["k"], p["k"], 0], [0, p["alpha"] / 2, p["alpha"] / 2], "k--", alpha=0.4, linewidth=1)
+        ax.scatter([p["k"]], [p["alpha"] / 2], color=color, s=70, zorder=5)
+    ax.set(title="Hill saturation (dots: half-saturation k, alpha / 2)", xlabel="Adstocked spend",
+           ylabel="Sales contribution")
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig

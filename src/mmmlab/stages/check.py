@@ -1,0 +1,182 @@
+"""`mmmlab check`: a quick look at the dataset before any model sees it.
+
+Writes ``reports/data_check/``: eight figures (fewer when the data lack the columns or the
+truth a figure needs), ``summary.md`` (columns, statistics, true parameters, figures) and
+``metrics.json``. Everything is computed before the first file is written.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mmmlab import tracking
+from mmmlab.config import Section, check_number, data_spec, flatten, resolve
+from mmmlab.dataset import Dataset, load_dataset
+from mmmlab.errors import UserInputError
+from mmmlab.evaluation import load_truth
+from mmmlab.files import write_figure, write_json, write_text
+from mmmlab.plots import data_check as plots
+from mmmlab.transforms import geometric_adstock
+
+FOLDER = "reports/data_check"
+ECONOMY, EVENTS, EXPERIMENTS = "Economic_Condition", "Seasonal_Event", "Experiment_Channel"
+TITLES = {
+    "sales_over_time": "Sales over time",
+    "spend_by_channel": "Spend by channel",
+    "sales_by_economic_condition": "Sales by economic condition",
+    "sales_by_seasonal_event": "Average sales by seasonal event",
+    "correlation_heatmap": "Correlation heatmap",
+    "spend_vs_sales": "Spend vs sales per channel",
+    "adstock_pulse": "Adstock response to a one-period pulse",
+    "hill_curves": "Hill saturation curves",
+}
+CONTROL_DESCRIPTIONS = {
+    ECONOMY: "Macroeconomic condition in the period (e.g. Declining, Stable, Growth)",
+    EVENTS: "Seasonal event falling in the period (e.g. Black Friday, Christmas; None)",
+    EXPERIMENTS: "Channel whose spend an experiment raised in the period (None: no experiment)",
+}
+PARAMETER_LABELS = {"decay": "Decay (λ)", "alpha": "Max impact (α)", "gamma": "Steepness (γ)", "k": "Half-saturation (k)"}
+
+
+def run(params: dict) -> str:
+    """Compute the figures, summary and metrics, write them, log the run; returns a one-line summary."""
+    periods, references = check_settings(params)
+    spec = data_spec(params)
+    dataset = load_dataset(spec)
+    truth = load_truth(spec.truth)
+    true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
+
+    figures, skipped = build_figures(dataset, true_params, references, periods)
+    metrics = summary_metrics(dataset)
+    summary = summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
+
+    folder = resolve(FOLDER)
+    paths = {folder / "figures" / f"{name}.png": figure for name, figure in figures.items()}
+    for path, figure in paths.items():
+        write_figure(path, figure)
+    for stale in set((folder / "figures").glob("*.png")) - set(paths):
+        stale.unlink()
+    write_text(folder / "summary.md", summary)
+    write_json(folder / "metrics.json", metrics)
+
+    logged = flatten(params["check"], "check") | flatten(params["data"], "data.mapping")
+    with tracking.stage_run("check", params, logged, dataset):
+        tracking.log_metrics({f"check.{k}": v for k, v in metrics.items()})
+        tracking.log_artifacts(folder / "figures", "figures")
+        tracking.log_artifact(folder / "summary.md")
+    note = f" ({len(skipped)} skipped)" if skipped else ""
+    return f"checked {dataset.n_periods} periods x {len(dataset.channels)} channels: {len(figures)} figures{note} in {FOLDER}"
+
+
+def check_settings(params: dict) -> tuple[int, list[float]]:
+    """The ``check`` section: pulse length and reference decays, validated."""
+    check = Section(params.get("check"), "check")
+    periods = int(check.number("pulse_periods", lo=1, integer=True))
+    references = check.get("reference_decays")
+    if not isinstance(references, list):
+        raise UserInputError(f"check.reference_decays: expected a list of decays, got {references!r}")
+    decays = [check_number(v, f"check.reference_decays.{i}", lo=0, hi=1, hi_open=True) for i, v in enumerate(references)]
+    return periods, decays
+
+
+def build_figures(dataset: Dataset, true_params: dict, references: list[float], periods: int):
+    """The figures the data allow, by name, and a note per figure skipped."""
+    spend = pd.DataFrame(dataset.spend, columns=list(dataset.channels))
+    sales, target, controls = dataset.target, dataset.target_column, dataset.controls
+    experiments = controls[EXPERIMENTS] if EXPERIMENTS in controls else None
+    channels = list(dataset.channels)
+    decays = {c: p["decay"] for c, p in true_params.items()}
+    figures = {
+        "sales_over_time": plots.sales_over_time(dataset.dates, sales, target),
+        "spend_by_channel": plots.spend_by_channel(dataset.dates, spend, experiments),
+    }
+    skipped = []
+    for name, column, draw in [
+        ("sales_by_economic_condition", ECONOMY, plots.sales_by_category),
+        ("sales_by_seasonal_event", EVENTS, plots.mean_sales_by_category),
+    ]:
+        if column in controls:
+            figures[name] = draw(sales, controls[column].astype(str), target)
+        else:
+            skipped.append(f"{TITLES[name]}: no `{column}` column among data.controls.")
+    figures["correlation_heatmap"] = plots.correlation_heatmap(spend.assign(**{target: sales}))
+    figures["spend_vs_sales"] = plots.spend_vs_sales(spend, sales, target, experiments, decays)
+    figures["adstock_pulse"] = plots.adstock_pulse(decays, references, periods, channels)
+    if true_params:
+        adstocked = max(geometric_adstock(spend[c].to_numpy(), d).max() for c, d in decays.items())
+        x_max = max(adstocked, 2 * max(p["k"] for p in true_params.values()))
+        figures["hill_curves"] = plots.hill_curves(true_params, x_max, channels)
+    else:
+        skipped.append(f"{TITLES['hill_curves']}: no true parameters for these channels (data.truth is null, missing or names other channels).")
+    if experiments is None:
+        skipped.append(f"Experiment windows and points: no `{EXPERIMENTS}` column among data.controls.")
+    return figures, skipped
+
+
+def summary_metrics(dataset: Dataset) -> dict:
+    """Size, sales level and spread, and per channel the spend mean, CV and correlation with sales."""
+    sales = dataset.target
+    metrics = {"n_periods": dataset.n_periods, "sales_mean": float(sales.mean()), "sales_sd": float(sales.std(ddof=1))}
+    for j, channel in enumerate(dataset.channels):
+        x = dataset.spend[:, j]
+        metrics[f"spend_mean.{channel}"] = float(x.mean())
+        metrics[f"spend_cv.{channel}"] = float(x.std(ddof=1) / x.mean())
+        metrics[f"corr_sales.{channel}"] = float(np.corrcoef(x, sales)[0, 1])
+    return metrics
+
+
+def summary_markdown(dataset: Dataset, date_column: str, true_params: dict, figures: list[str], skipped: list[str]) -> str:
+    """The data-check report: dataset, columns, statistics, true parameters, figures, skipped items."""
+    lines = [
+        "# Data check",
+        "",
+        "A quick look at whether the data are reasonable; not the analysis.",
+        "",
+        f"- File: `{dataset.path.name}` (sha256 {dataset.content_hash})",
+        f"- Periods: {dataset.n_periods} ({dataset.freq}), {dataset.dates[0].date()} to {dataset.dates[-1].date()}",
+        f"- Channels: {', '.join(dataset.channels)}",
+        "",
+        "## Columns in use",
+        "",
+        *markdown_table(["Column", "Role", "Description"], column_rows(dataset, date_column)),
+        "",
+        "## Summary statistics",
+        "",
+    ]
+    columns = list(dataset.channel_columns) + [dataset.target_column]
+    stats = pd.DataFrame(np.column_stack([dataset.spend, dataset.target]), columns=columns).describe().T
+    lines += markdown_table(["Column", *stats.columns], [[c, *map(_number, row)] for c, row in stats.iterrows()])
+    lines += ["", "## True parameters", ""]
+    if true_params:
+        rows = [[c, *(f"{p[key]:g}" for key in PARAMETER_LABELS)] for c, p in true_params.items()]
+        lines += markdown_table(["Channel", *PARAMETER_LABELS.values()], rows)
+    else:
+        lines.append("No truth for these channels: the true-parameter table and the Hill figure are skipped.")
+    lines += ["", "## Figures", ""]
+    for name in figures:
+        lines += [f"### {TITLES[name]}", "", f"[![{TITLES[name]}](figures/{name}.png)](figures/{name}.png)", ""]
+    if skipped:
+        lines += ["## Skipped", "", *(f"- {note}" for note in skipped), ""]
+    return "\n".join(lines)
+
+
+def column_rows(dataset: Dataset, date_column: str) -> list[list[str]]:
+    """Column, role and description for every column the stages use."""
+    rows = [[date_column, "date", f"Start of the period ({dataset.freq})"]]
+    rows += [[col, "channel", f"Spend on {name} in the period"] for col, name in zip(dataset.channel_columns, dataset.channels)]
+    rows.append([dataset.target_column, "target", "Sales in the period: the quantity the model explains"])
+    for column, values in dataset.controls.items():
+        kind = "numeric" if pd.api.types.is_numeric_dtype(values) else f"text, {values.nunique()} levels"
+        rows.append([column, "control", CONTROL_DESCRIPTIONS.get(column, f"Control variable ({kind})")])
+    return rows
+
+
+def markdown_table(header: list[str], rows: list[list]) -> list[str]:
+    """A GitHub-flavoured markdown table as lines."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
