@@ -128,7 +128,7 @@ def test_exp_run_with_another_seed_changes_the_data(pipeline):
     out = sh(root, "dvc", "exp", "run", "check", "-S", "generate.seed=7")
     assert "Running stage 'generate'" in out
     assert digest(root / "data/mmm_data.csv") != before
-    shown = sh(root, "dvc", "exp", "show", "--csv", "--keep")
+    shown = sh(root, "dvc", "exp", "show", "--csv")
     assert "generate.seed" in shown and ",7," in shown
 
 
