@@ -65,3 +65,12 @@ def test_thresholds_come_from_params_and_are_validated():
     assert gates.r_hat_max == 1.05 and gates.ess_bulk_min == 100 and gates.ess_tail_min == 400
     with pytest.raises(UserInputError, match="fit.gates.r_hat_max"):
         Gates.from_params(Section({"r_hat_max": 0.5}, "fit.gates"))
+
+
+def test_summary_is_not_rounded():
+    import arviz as az
+
+    idata = trace(shift_last_chain=0.37)
+    table = parameter_summary(idata)
+    exact = float(az.rhat(idata["posterior"].to_dataset()[["a"]])["a"])
+    assert table.loc["a", "r_hat"] == pytest.approx(exact, rel=1e-12)

@@ -77,9 +77,12 @@ def structural_variables(posterior: xr.Dataset) -> list[str]:
 
 
 def parameter_summary(idata, hdi_prob: float = 0.94) -> pd.DataFrame:
-    """Mean, sd, HDI, bulk/tail ESS and R-hat of every structural scalar, sorted by R-hat (worst first)."""
+    """Mean, sd, HDI, bulk/tail ESS and R-hat of every structural scalar, sorted by R-hat (worst first).
+
+    Unrounded: arviz 1.x would otherwise round to two significant digits (R-hat 1.04 -> 1.0).
+    """
     names = structural_variables(idata["posterior"].to_dataset())
-    table = az.summary(idata, var_names=names, ci_kind="hdi", ci_prob=hdi_prob, round_to=None)
+    table = az.summary(idata, var_names=names, ci_kind="hdi", ci_prob=hdi_prob, round_to="none")
     return pd.DataFrame(table).sort_values("r_hat", ascending=False)
 
 
