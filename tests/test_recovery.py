@@ -328,3 +328,21 @@ def test_verdicts_in_plain_words():
     assert note is not None and note.startswith("alpha and k of Radio: only their ratio")
     k.path = [(kv, 1.0, 5000.0, 0.8) for kv in ks]  # alpha does not follow k: no such claim
     assert ratio_only(k, Interval(8000.0, 1e6, False, True), "weakly identified", 3.9) is None
+
+
+def test_parameter_bars_render_unbounded_intervals(tmp_path):
+    """An interval reaching infinity (an unidentified alpha) is cut at the axis, not drawn to infinity."""
+    import pandas as pd
+    from matplotlib.image import imread
+
+    from mmmlab.files import write_figure
+    from mmmlab.plots.recovery import parameter_bars
+
+    rows = []
+    for p, (true, est, lo, hi) in {"decay": (0.8, 0.5, 0.0, 0.95), "alpha": (25000, 1.3e7, 3e5, float("inf")),
+                                   "gamma": (0.7, 3.0, 0.3, 3.0), "k": (35000, 2e5, 2e3, 3.4e6)}.items():
+        rows.append({"channel": "TV", "parameter": p, "true": true, "estimate": est, "lower": lo, "upper": hi,
+                     "difference_pct": 100 * (est - true) / true})
+    write_figure(tmp_path / "bars.png", parameter_bars(pd.DataFrame(rows)))
+    image = imread(tmp_path / "bars.png")
+    assert image.shape[0] < 2000 and image.shape[1] < 3000

@@ -38,14 +38,21 @@ def parameter_bars(table: pd.DataFrame, summary: pd.DataFrame | None = None, lev
         x = np.arange(len(rows))
         width = 0.38
         est = rows["estimate"].to_numpy(dtype=float)
+        top = np.nanmax(np.concatenate([est, rows["true"].to_numpy(dtype=float) if has_truth else est]))
+        ceiling = 1.6 * abs(top)  # intervals reaching past it (even to infinity) are cut there, marked "^"
+        upper = rows["upper"].to_numpy(dtype=float)
+        cut = ~(upper <= ceiling)
         lo = np.clip(est - rows["lower"].to_numpy(dtype=float), 0, None)
-        hi = np.clip(rows["upper"].to_numpy(dtype=float) - est, 0, None)
+        hi = np.clip(np.where(cut, ceiling, upper) - est, 0, None)
+        for i in np.flatnonzero(cut & np.isfinite(est)):
+            ax.annotate("^ continues", (x[i] + (width / 2 if has_truth else 0), ceiling), ha="center",
+                        va="bottom", fontsize=8)
+        ax.set_ylim(min(0.0, np.nanmin(est)), 1.12 * ceiling)
         if has_truth:
             ax.bar(x - width / 2, rows["true"], width, label="True", color=COLORS[0])
         ax.bar(x + width / 2 if has_truth else x, est, width, label="Recovered", color=COLORS[1],
                yerr=np.vstack([np.nan_to_num(lo), np.nan_to_num(hi)]), capsize=4,
                error_kw={"elinewidth": 1, "ecolor": "black", "alpha": 0.6})
-        top = np.nanmax(np.concatenate([est, rows["true"].to_numpy(dtype=float) if has_truth else est]))
         if has_truth:
             for i, (_, rec) in enumerate(rows.iterrows()):
                 pct = rec["difference_pct"]
