@@ -102,3 +102,37 @@ def contribution_errors(true: pd.DataFrame, estimated: pd.DataFrame) -> pd.DataF
             }
         )
     return pd.DataFrame(rows)
+
+
+def true_roas(truth: Truth, spend: pd.DataFrame) -> pd.Series:
+    """Per channel: total true contribution over total spend (``spend`` columns are channel names)."""
+    contributions = truth.channel_contributions
+    return pd.Series({c: float(contributions[c].sum() / spend[c].sum()) for c in spend.columns if c in truth.channels})
+
+
+def true_marginal_roas(truth: Truth, mean_spend: pd.Series) -> pd.Series:
+    """Per channel: extra sales per extra unit of spend at the mean spend held forever.
+
+    The adstock settles at ``equilibrium_adstock(mean, decay)``; one more unit of spend in one
+    period adds ``hill_derivative(S) / (1 - decay)`` sales over the following periods.
+    """
+    from mmmlab.transforms import equilibrium_adstock, hill_derivative
+
+    out = {}
+    for channel, mean in mean_spend.items():
+        if channel not in truth.channels:
+            continue
+        p = truth.channels[channel]
+        level = equilibrium_adstock(mean, p["decay"])
+        out[channel] = float(hill_derivative(level, p["alpha"], p["gamma"], p["k"]) / (1.0 - p["decay"]))
+    return pd.Series(out)
+
+
+def interval_table(true: pd.Series, estimates: pd.DataFrame) -> pd.DataFrame:
+    """``estimates`` (index channel; columns mean, median, lower, upper) with the truth, errors and coverage."""
+    table = estimates.copy()
+    table["true"] = true.reindex(table.index)
+    table["rel_error"] = (table["mean"] - table["true"]).abs() / table["true"].abs()
+    inside = (table["lower"] <= table["true"]) & (table["true"] <= table["upper"])
+    table["covered"] = inside.astype(object).where(table["true"].notna(), None)
+    return table

@@ -1,0 +1,189 @@
+"""Fit-stage speed and sampling efficiency: this project's model per sampler vs pymc-marketing out of the box.
+
+For the default data and the identifiable design preset, each configuration runs in a fresh
+process (so compile caches in memory do not favour later runs) and records: the fit stage's wall
+time (build, prior draws, compile, sample, posterior predictive, save), min bulk ESS per second,
+gradient evaluations per effective sample, the time of one log-probability-and-gradient
+evaluation (pytensor, at the initial point), the gates and, with the truth, decay coverage and
+contribution SRMSE. "Out of the box" is pymc-marketing's MMM with its default priors, normalised
+geometric adstock (l_max 12) and logistic saturation, the same data, controls and draws.
+
+    python -m mmmlab.benchmarks fit            # writes reports/benchmarks/fit.json
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUTPUT = "reports/benchmarks/fit.json"
+DESIGNS = {"default": (), "identifiable": ("generate.preset=identifiable",)}
+SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
+TIMEOUT_S = 600  # one configuration may not take longer than this
+NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
+
+
+def run() -> Path:
+    from mmmlab.config import project_root, resolve
+    from mmmlab.files import write_json
+
+    root = project_root()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mmmlab-bench-fit-") as tmp:
+        for design, overrides in DESIGNS.items():
+            folder = Path(tmp) / design
+            folder.mkdir()
+            _generate(root / "params.yaml", overrides, folder)
+            for config in ["mmmlab:" + s for s in SAMPLERS] + ["out_of_the_box:nutpie"]:
+                kind, sampler = config.split(":")
+                missing = [p for p in NEEDS.get(sampler, ()) if importlib.util.find_spec(p) is None]
+                row = {"design": design, "config": kind, "sampler": sampler}
+                if missing:
+                    rows.append(row | {"installed": False, "missing": missing})
+                    continue
+                print(f"benchmark fit: {design} / {kind} / {sampler}", file=sys.stderr, flush=True)
+                rows.append(row | {"installed": True} | _child(root / "params.yaml", overrides, folder, kind, sampler))
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_at_end": os.getloadavg()},
+        "notes": "one fresh process per row; stage_wall_s = build + prior draws + compile + sample + posterior "
+                 "predictive + save (imports excluded, reported as import_s). grad_evals_per_ess counts the kept "
+                 "draws' leapfrog steps over min bulk ESS. logp_dlogp_eval_s is one pytensor (C backend) "
+                 "log-probability-and-gradient evaluation at the initial point. The machine's cores may be shared.",
+        "runs": rows,
+    }
+    path = resolve(OUTPUT)
+    write_json(path, result)
+    return path
+
+
+def _generate(params_file: Path, overrides: tuple, folder: Path) -> None:
+    from mmmlab.config import load_params, simulation_spec
+    from mmmlab.files import write_json
+    from mmmlab.simulate import simulate
+
+    sim = simulate(simulation_spec(load_params(params_file, overrides)))
+    sim.frame.to_csv(folder / "mmm_data.csv", index=False)
+    write_json(folder / "truth.json", sim.truth)
+
+
+def _child(params_file: Path, overrides: tuple, folder: Path, kind: str, sampler: str) -> dict:
+    args = json.dumps({"params": str(params_file), "overrides": list(overrides), "folder": str(folder),
+                       "kind": kind, "sampler": sampler})
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mmmlab.benchmarks.fit", args], capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {TIMEOUT_S} s", "process_wall_s": time.perf_counter() - t0}
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}",
+                "process_wall_s": wall}
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"process_wall_s": wall}
+
+
+def measure(args: dict) -> dict:
+    """One configuration, in this process: the fit stage's work, timed, plus efficiency and recovery numbers."""
+    t0 = time.perf_counter()
+    import numpy as np
+
+    from mmmlab import bayes
+    from mmmlab.bayes_spec import fit_spec
+    from mmmlab.config import data_spec, load_params
+    from mmmlab.dataset import load_dataset
+    from mmmlab.diagnostics import check_convergence
+    from mmmlab.evaluation import contribution_errors, load_truth
+
+    folder = Path(args["folder"])
+    overrides = [*args["overrides"], f"data.path={folder / 'mmm_data.csv'}", f"data.truth={folder / 'truth.json'}",
+                 f"fit.sampler.name={args['sampler']}", "fit.sampler.progressbar=false"]
+    params = load_params(args["params"], tuple(overrides))
+    spec = fit_spec(params)
+    dspec = data_spec(params)
+    d = bayes.design(load_dataset(dspec), spec.model)
+    import_s = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    mmm = bayes.build_mmm(spec, d) if args["kind"] == "mmmlab" else out_of_the_box(spec, d)
+    timings = bayes.fit(mmm, d, spec)
+    with tempfile.TemporaryDirectory() as tmp:
+        ts = time.perf_counter()
+        bayes.save_fit(mmm, Path(tmp) / "mmm_fit.nc")
+        timings["save_s"] = time.perf_counter() - ts
+    stage_wall = time.perf_counter() - t
+
+    idata = mmm.idata
+    verdict = check_convergence(idata, spec.gates).metrics()
+    steps = idata["sample_stats"].to_dataset()
+    steps = next((steps[n] for n in ("n_steps", "num_steps", "tree_size") if n in steps), None)
+    out = {
+        "import_s": import_s,
+        "stage_wall_s": stage_wall,
+        **timings,
+        "compile_and_overhead_s": timings["sample_wall_s"] - timings["sampling_s"],
+        **verdict,
+        "gates_passed": bool(check_convergence(idata, spec.gates).passed),
+        "min_ess_bulk_per_stage_s": verdict["min_ess_bulk"] / stage_wall,
+        "min_ess_bulk_per_sampling_s": verdict["min_ess_bulk"] / timings["sampling_s"],
+        "grad_evals_per_ess": float(steps.sum()) / verdict["min_ess_bulk"] if steps is not None else None,
+        "logp_dlogp_eval_s": logp_dlogp_time(mmm.model),
+        "chains": spec.sampler.chains, "draws": spec.sampler.draws, "tune": spec.sampler.tune,
+    }
+    truth = load_truth(dspec.truth)
+    if truth is not None and args["kind"] == "mmmlab":
+        contrib = bayes.channel_contributions(idata).mean(("chain", "draw")).to_pandas()
+        errors = contribution_errors(truth.channel_contributions[list(d.channels)].set_axis(contrib.index), contrib)
+        out["srmse"] = dict(zip(errors["channel"], errors["srmse"]))
+        p = bayes.original_scale_parameters(idata)
+        import arviz as az
+
+        hdi = az.hdi(p["decay"], prob=spec.hdi_prob)
+        out["decay_true_in_hdi"] = {
+            c: bool(hdi.sel(channel=c).values[0] <= truth.channels[c]["decay"] <= hdi.sel(channel=c).values[1])
+            for c in d.channels
+        }
+        out["decay_mean"] = {c: float(np.mean(p["decay"].sel(channel=c))) for c in d.channels}
+    return out
+
+
+def out_of_the_box(spec, d):
+    """pymc-marketing's MMM as its documentation starts: default priors, normalised adstock, logistic saturation."""
+    from pymc_marketing.mmm import MMM, GeometricAdstock, LogisticSaturation
+
+    config = {k: v for k, v in spec.sampler.sampler_config().items() if k not in ("target_accept", "nuts")}
+    return MMM(date_column=bayes_date(), channel_columns=list(d.channels), target_column="y",
+               control_columns=list(d.controls) or None, adstock=GeometricAdstock(l_max=12),
+               saturation=LogisticSaturation(), sampler_config=config)
+
+
+def bayes_date() -> str:
+    from mmmlab.bayes import DATE
+
+    return DATE
+
+
+def logp_dlogp_time(model, evals: int = 2000) -> float:
+    """Seconds per log-probability-and-gradient evaluation at the model's initial point."""
+    import numpy as np
+
+    f = model.logp_dlogp_function(ravel_inputs=True)
+    f.set_extra_values({})
+    point = model.initial_point()
+    x = np.concatenate([np.ravel(point[v.name]) for v in f._grad_vars])
+    f(x)
+    t = time.perf_counter()
+    for _ in range(evals):
+        f(x)
+    return (time.perf_counter() - t) / evals
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(json.loads(sys.argv[1])), default=float))

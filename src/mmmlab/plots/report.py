@@ -1,0 +1,245 @@
+"""Figures of the technical validation report (built from a saved trace).
+
+Every function takes plain arrays or frames (already summarised: means and HDI bounds) and
+returns a matplotlib Figure built without pyplot; the caller renders and saves it. Channel
+colours follow the channel's position, as in the data-check figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
+
+from mmmlab.plots.data_check import channel_color
+
+PASS_COLOR, FAIL_COLOR, THRESHOLD_COLOR, TRUTH_COLOR = "steelblue", "tomato", "red", "black"
+
+
+def _grid(n: int, columns: int, width: float, height: float):
+    rows = max(1, int(np.ceil(n / columns)))
+    columns = min(columns, max(n, 1))
+    fig = Figure(figsize=(width * columns, height * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def compact(value: float) -> str:
+    """A tick label: 25k, 1.2M, 0.35."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if size >= 1e3:
+        return f"{value / 1e3:.3g}k"
+    return f"{value:.3g}"
+
+
+def convergence_bars(summary: pd.DataFrame, r_hat_max: float, ess_bulk_min: float) -> Figure:
+    """R-hat and bulk ESS per structural parameter (rows of ``summary``), threshold lines, failures in red."""
+    fig = Figure(figsize=(max(10, 0.32 * len(summary) + 4), 9), layout="constrained")
+    ax_r, ax_e = fig.subplots(2, 1)
+    labels = list(summary.index)
+    x = np.arange(len(labels))
+    r_hat = summary["r_hat"].to_numpy(dtype=float)
+    ess = summary["ess_bulk"].to_numpy(dtype=float)
+    ax_r.bar(x, r_hat, color=[FAIL_COLOR if not r < r_hat_max else PASS_COLOR for r in r_hat],
+             edgecolor="black", linewidth=0.4)
+    ax_r.axhline(r_hat_max, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"threshold {r_hat_max:g}")
+    low = min(np.nanmin(r_hat), 1.0) if len(r_hat) else 1.0
+    ax_r.set_ylim(low - 0.002, max(np.nanmax(r_hat) if len(r_hat) else 1.0, r_hat_max) * 1.002 + 0.002)
+    ax_r.set(title="R-hat per structural parameter (red: fails the threshold)", ylabel="R-hat")
+    ax_e.bar(x, ess, color=[FAIL_COLOR if not e > ess_bulk_min else PASS_COLOR for e in ess],
+             edgecolor="black", linewidth=0.4)
+    ax_e.axhline(ess_bulk_min, color=THRESHOLD_COLOR, linestyle="--", linewidth=1.5, label=f"threshold {ess_bulk_min:g}")
+    ax_e.set(title="Bulk ESS per structural parameter (red: fails the threshold)", ylabel="ESS (bulk)")
+    for ax in (ax_r, ax_e):
+        ax.set_xticks(x, labels, rotation=90, fontsize=7)
+        ax.legend(loc="upper right")
+        ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def trace_plots(draws: dict[str, dict[str, np.ndarray]]) -> Figure:
+    """Per variable, a row: density per chain (left) and the draws per chain (right).
+
+    ``draws`` maps a variable to ``{coordinate label: array (chain, draw)}``; coordinates share
+    a colour, chains a line style.
+    """
+    fig = Figure(figsize=(14, 2.6 * max(len(draws), 1)), layout="constrained")
+    axes = fig.subplots(max(len(draws), 1), 2, squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    for (name, coords), (ax_d, ax_t) in zip(draws.items(), axes):
+        for j, (label, values) in enumerate(coords.items()):
+            color = channel_color(j)
+            for c, chain in enumerate(np.asarray(values, dtype=float)):
+                style = styles[c % len(styles)]
+                grid, density = _density(chain)
+                ax_d.plot(grid, density, color=color, linestyle=style, linewidth=1,
+                          label=label if c == 0 and len(coords) > 1 else None)
+                ax_t.plot(chain, color=color, linestyle=style, linewidth=0.6, alpha=0.8)
+        ax_d.set(title=name, ylabel="density")
+        ax_t.set(title=f"{name}: draws per chain", xlabel="draw")
+        if len(coords) > 1:
+            ax_d.legend(fontsize=7, ncol=2)
+        for ax in (ax_d, ax_t):
+            ax.grid(True, alpha=0.3)
+    fig.suptitle("Trace plots: chains' densities should overlap; traces should look like stationary noise")
+    return fig
+
+
+def _density(values: np.ndarray, points: int = 200, span: tuple[float, float] | None = None):
+    values = values[np.isfinite(values)]
+    lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
+    if span is not None:
+        lo, hi = max(lo, span[0]), min(hi, span[1])
+    if values.size < 3 or hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        return np.array([lo, lo]), np.array([0.0, 1.0])
+    grid = np.linspace(lo, hi, points)
+    return grid, gaussian_kde(values)(grid)
+
+
+def posterior_predictive(dates, observed, mean, bands: dict[float, tuple], target: str) -> Figure:
+    """Observed target over the posterior predictive mean and its HDI bands (original units)."""
+    fig = Figure(figsize=(14, 5.5), layout="constrained")
+    ax = fig.subplots()
+    for prob, (lo, hi) in sorted(bands.items(), reverse=True):
+        ax.fill_between(dates, lo, hi, color=PASS_COLOR, alpha=0.2 if prob > 0.6 else 0.35,
+                        label=f"{prob:.0%} HDI")
+    ax.plot(dates, mean, color=PASS_COLOR, linewidth=2, label="posterior predictive mean")
+    ax.plot(dates, observed, color="black", marker="o", markersize=3, linewidth=1, label=f"observed {target}")
+    ax.set(title="Posterior predictive check (original units): observed values should sit inside the bands",
+           xlabel="Period", ylabel=target)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.legend(loc="upper left")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def prior_vs_posterior(panels: list[dict], title: str, columns: int = 4) -> Figure:
+    """One panel per parameter and channel: prior and posterior densities, the contraction in the title.
+
+    Each panel is ``{"label", "prior", "posterior", "contraction", "prior_dominated", "unit"}``.
+    """
+    fig, axes = _grid(len(panels), columns, 3.6, 2.8)
+    for ax, panel in zip(axes, panels):
+        both = np.concatenate([np.asarray(panel[k], dtype=float).ravel() for k in ("prior", "posterior")])
+        both = both[np.isfinite(both)]
+        span = tuple(np.quantile(both, [0.005, 0.995])) if both.size else None  # heavy prior tails would squash the plot
+        for values, color, name in [(panel["prior"], "grey", "prior"), (panel["posterior"], PASS_COLOR, "posterior")]:
+            grid, density = _density(np.asarray(values, dtype=float).ravel(), span=span)
+            ax.plot(grid, density, color=color, label=name)
+            ax.fill_between(grid, density, color=color, alpha=0.15)
+        dominated = panel.get("prior_dominated")
+        contraction = panel.get("contraction")
+        note = "" if contraction is None or not np.isfinite(contraction) else f"\ncontraction {contraction:.2f}"
+        ax.set_title(panel["label"] + note + (" (prior-dominated)" if dominated else ""),
+                     fontsize=9, color=FAIL_COLOR if dominated else "black")
+        ax.set_xlabel(panel.get("unit", ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+        ax.xaxis.set_major_formatter(lambda v, _: compact(v))
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def waterfall(components: pd.Series, unit: str) -> Figure:
+    """Mean total contribution of each component, stacked into the mean predicted total."""
+    fig = Figure(figsize=(12, 6), layout="constrained")
+    ax = fig.subplots()
+    start = 0.0
+    total = components.sum()
+    for i, (name, value) in enumerate(components.items()):
+        ax.bar(i, value, bottom=start, color=PASS_COLOR if value >= 0 else FAIL_COLOR, edgecolor="black", linewidth=0.5)
+        ax.text(i, max(start, start + value), compact(value), ha="center", va="bottom", fontsize=8)
+        start += value
+    ax.bar(len(components), total, color="dimgray", edgecolor="black", linewidth=0.5)
+    ax.text(len(components), total, compact(total), ha="center", va="bottom", fontsize=8)
+    ax.yaxis.set_major_formatter(lambda v, _: compact(v))
+    ax.set_xticks(range(len(components) + 1), [*components.index, "total"], rotation=30, ha="right")
+    ax.set(title="Waterfall of mean contributions over the whole period", ylabel=unit)
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, upper: pd.DataFrame, prob: float,
+                            unit: str, truth: pd.DataFrame | None = None) -> Figure:
+    """One panel per channel: mean contribution per period with its HDI band (and the truth if given)."""
+    channels = list(mean.columns)
+    fig = Figure(figsize=(14, 2.4 * len(channels) + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(channels), 1, sharex=True, squeeze=False).ravel())
+    for j, (ax, channel) in enumerate(zip(axes, channels)):
+        color = channel_color(j)
+        ax.fill_between(dates, lower[channel], upper[channel], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
+        ax.plot(dates, mean[channel], color=color, linewidth=1.8, label="posterior mean")
+        if truth is not None and channel in truth:
+            ax.plot(dates, truth[channel].to_numpy(), color=TRUTH_COLOR, linestyle="--", linewidth=1.2, label="true")
+        ax.set_ylabel(unit, fontsize=8)
+        ax.set_title(channel, fontsize=10, loc="left")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Channel contributions over time ({prob:.0%} HDI)")
+    return fig
+
+
+def contribution_share(table: pd.DataFrame, prob: float) -> Figure:
+    """Each channel's share of the media contribution: mean with HDI error bars (``mean, lower, upper``)."""
+    fig = Figure(figsize=(10, 1.0 + 0.7 * len(table)), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(table))
+    mean = table["mean"].to_numpy()
+    err = np.vstack([mean - table["lower"].to_numpy(), table["upper"].to_numpy() - mean])
+    ax.barh(y, mean, xerr=err, color=[channel_color(j) for j in range(len(table))], capsize=4, alpha=0.8)
+    for i, (m, hi) in enumerate(zip(mean, table["upper"])):
+        ax.text(hi, i, f"  {m:.1%}", va="center", fontsize=9)
+    ax.set_yticks(y, list(table.index))
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set(title=f"Share of the media contribution per channel (mean, {prob:.0%} HDI)", xlabel="share")
+    ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def adstock_curves(lags: np.ndarray, curves: dict[str, dict], prob: float, title: str, ylabel: str) -> Figure:
+    """Carry-over weight per lag, one panel per channel: mean, HDI band, and the true curve if given.
+
+    ``curves`` maps a channel to ``{"mean", "lower", "upper", "truth" (optional)}``.
+    """
+    fig, axes = _grid(len(curves), 2, 6.5, 3.4)
+    for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):
+        color = channel_color(j)
+        ax.fill_between(lags, c["lower"], c["upper"], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
+        ax.plot(lags, c["mean"], color=color, marker="o", markersize=3, label="posterior mean")
+        if c.get("truth") is not None:
+            ax.plot(lags, c["truth"], color=TRUTH_COLOR, linestyle="--", label="true")
+        ax.set(title=channel, xlabel="periods after spend", ylabel=ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return fig
+
+
+def saturation_curves(curves: dict[str, dict], prob: float, xlabel: str, ylabel: str, title: str) -> Figure:
+    """Response per channel in original units: mean, HDI band, observed spend range shaded, truth if given.
+
+    ``curves`` maps a channel to ``{"x", "mean", "lower", "upper", "observed": (lo, hi), "truth" (optional)}``.
+    """
+    fig, axes = _grid(len(curves), 2, 6.5, 3.8)
+    for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):
+        color = channel_color(j)
+        lo, hi = c["observed"]
+        ax.axvspan(lo, hi, color="gold", alpha=0.25, label="observed spend range")
+        ax.fill_between(c["x"], c["lower"], c["upper"], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
+        ax.plot(c["x"], c["mean"], color=color, linewidth=2, label="posterior mean")
+        if c.get("truth") is not None:
+            ax.plot(c["x"], c["truth"], color=TRUTH_COLOR, linestyle="--", label="true")
+        ax.set(title=channel, xlabel=xlabel, ylabel=ylabel)
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    return fig
