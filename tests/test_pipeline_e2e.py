@@ -66,19 +66,58 @@ def runs(root: Path, stage: str):
     return client, client.search_runs(experiments, filter_string=f"tags.stage = '{stage}'")
 
 
+# small enough for a test: a short sampler run and no recovery intervals (the stages are the real ones)
+SMALL = {
+    ("fit", "sampler", "chains"): 2,
+    ("fit", "sampler", "draws"): 60,
+    ("fit", "sampler", "tune"): 60,
+    ("fit", "sampler", "prior_samples"): 50,
+    ("fit", "sampler", "progressbar"): False,
+    ("recover", "uncertainty"): "none",
+}
+
+
+def small_params(text: str) -> str:
+    params = yaml.safe_load(text)
+    for keys, value in SMALL.items():
+        node = params
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+    return yaml.safe_dump(params, sort_keys=False)
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory) -> dict:
-    root = copy_repository(tmp_path_factory.mktemp("repo"))
-    first = sh(root, "dvc", "repro", "check")
+    root = tmp_path_factory.mktemp("repo")
+    copy_repository(root)
+    (root / "params.yaml").write_text(small_params((root / "params.yaml").read_text()))
+    sh(root, "git", "commit", "-qam", "small settings")
+    first = sh(root, "dvc", "repro")
     return {"root": root, "first": first}
 
 
-def test_first_repro_runs_generate_then_check(pipeline):
+def test_first_repro_runs_every_stage_in_order(pipeline):
     root, out = pipeline["root"], pipeline["first"]
-    assert "Running stage 'generate'" in out and "Running stage 'check'" in out
-    for name in ["data/mmm_data.csv", "data/truth.json", "reports/generate/metrics.json", "reports/data_check/summary.md"]:
+    order = [out.index(f"Running stage '{stage}'") for stage in ("generate", "recover", "fit", "report")]
+    assert order == sorted(order) and "Running stage 'check'" in out
+    for name in ["data/mmm_data.csv", "data/truth.json", "reports/generate/metrics.json", "reports/data_check/summary.md",
+                 "models/recovery.json", "reports/recovery/metrics.json", "models/mmm_fit.nc",
+                 "reports/fit/convergence.json", "reports/validation/index.html"]:
         assert (root / name).stat().st_size > 0, name
     assert len(list((root / "reports/data_check/figures").glob("*.png"))) == 8
+    report_deps = {d["path"] for d in yaml.safe_load((root / "dvc.lock").read_text())["stages"]["report"]["deps"]}
+    assert "models/mmm_fit.nc" in report_deps and "data/mmm_data.csv" not in report_deps  # the trace, not raw data
+
+
+def test_report_artifacts_land_in_the_fit_run(pipeline):
+    root = pipeline["root"]
+    client, fit_runs = runs(root, "fit")
+    assert len(fit_runs) == 1
+    top = {a.path for a in client.list_artifacts(fit_runs[0].info.run_id)}
+    assert "validation" in top
+    inside = {a.path for a in client.list_artifacts(fit_runs[0].info.run_id, "validation")}
+    assert "validation/index.html" in inside
 
 
 def test_stage_runs_are_logged_with_params_dataset_and_figures(pipeline):
@@ -100,7 +139,7 @@ def test_stage_runs_are_logged_with_params_dataset_and_figures(pipeline):
 
 
 def test_second_repro_does_nothing(pipeline):
-    out = sh(pipeline["root"], "dvc", "repro", "check")
+    out = sh(pipeline["root"], "dvc", "repro")
     assert "Running stage" not in out
 
 
@@ -140,3 +179,13 @@ def test_mlflow_run_entry_point_logs_to_the_store(pipeline):
     assert "11" in seeds
     entry = [r for r in generate_runs if r.data.params["data.seed"] == "11"][0]
     assert entry.data.tags.get("mlflow.project.entryPoint") == "generate"
+
+
+def test_mlflow_run_main_nests_every_stage(pipeline):
+    root = pipeline["root"]
+    sh(root, "mlflow", "run", ".", "-e", "main", "--env-manager", "local", "--experiment-name", "mmm-lab")
+    client, parents = runs(root, "main")
+    assert len(parents) == 1
+    parent = parents[0].info.run_id
+    children = client.search_runs([parents[0].info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+    assert sorted(r.data.tags["stage"] for r in children) == sorted(["generate", "check", "recover", "fit", "report"])
