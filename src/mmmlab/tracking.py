@@ -34,7 +34,8 @@ def tracking_uri() -> str:
 def _run(params: dict, name: str) -> Iterator[str]:
     """Start a run: resume the one ``mlflow run`` created, nest inside an active run, or start anew."""
     mlflow.set_tracking_uri(tracking_uri())
-    resume = os.environ.get("MLFLOW_RUN_ID") if mlflow.active_run() is None else None
+    # consumed once: mlflow.start_run would otherwise resume it again for the first nested run
+    resume = os.environ.pop("MLFLOW_RUN_ID", None) if mlflow.active_run() is None else None
     if resume is None and mlflow.active_run() is None:
         mlflow.set_experiment(experiment_name(params))
     with mlflow.start_run(run_id=resume, run_name=None if resume else name, nested=mlflow.active_run() is not None) as run:
