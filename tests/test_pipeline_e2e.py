@@ -132,6 +132,9 @@ def test_stage_runs_are_logged_with_params_dataset_and_figures(pipeline):
     assert run.inputs.dataset_inputs and data_hash in run.inputs.dataset_inputs[0].dataset.name
     _, check_runs = runs(root, "check")
     assert len(check_runs) == 1 and check_runs[0].data.tags["dataset_hash"] == data_hash
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "mmm-lab"  # tracking.experiment in params.yaml
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI opens on the runs table
     artifacts = mlflow.artifacts.list_artifacts(run_id=check_runs[0].info.run_id, tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     names = {a.path for a in artifacts}
     listed = names | {a.path for folder in names for a in client.list_artifacts(check_runs[0].info.run_id, folder)}

@@ -39,6 +39,8 @@ def _run(params: dict, name: str) -> Iterator[str]:
     if resume is None and mlflow.active_run() is None:
         mlflow.set_experiment(experiment_name(params))
     with mlflow.start_run(run_id=resume, run_name=None if resume else name, nested=mlflow.active_run() is not None) as run:
+        # the MLflow UI then opens the experiment on its runs table (model training), not the GenAI views
+        mlflow.MlflowClient().set_experiment_tag(run.info.experiment_id, "mlflow.experimentKind", "custom_model_development")
         yield run.info.run_id
 
 

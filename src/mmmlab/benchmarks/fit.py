@@ -31,8 +31,7 @@ NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
 
 
 def run() -> Path:
-    from mmmlab.config import project_root, resolve
-    from mmmlab.files import write_json
+    from mmmlab.config import project_root
 
     root = project_root()
     rows = []
@@ -50,6 +49,14 @@ def run() -> Path:
                     continue
                 print(f"benchmark fit: {design} / {kind} / {sampler}", file=sys.stderr, flush=True)
                 rows.append(row | {"installed": True} | _child(root / "params.yaml", overrides, folder, kind, sampler))
+                _write(rows)  # after every row, so a stopped benchmark keeps what it measured
+    return _write(rows)
+
+
+def _write(rows: list[dict]) -> Path:
+    from mmmlab.config import resolve
+    from mmmlab.files import write_json
+
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_at_end": os.getloadavg()},
