@@ -63,7 +63,7 @@ def parameter_table(truth: Truth, estimates: pd.DataFrame) -> pd.DataFrame:
                 "rel_error": abs(rec.estimate - true) / abs(true) if true else np.nan,
                 "lower": rec.lower,
                 "upper": rec.upper,
-                "covered": bool(rec.lower <= true <= rec.upper) if np.isfinite([rec.lower, rec.upper]).all() else None,
+                "covered": bool(rec.lower <= true <= rec.upper) if not np.isnan([rec.lower, rec.upper]).any() else None,
             }
         )
     return pd.DataFrame(rows)
