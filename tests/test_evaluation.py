@@ -20,13 +20,13 @@ def test_errors_and_coverage_by_hand():
     row = parameter_table(truth(), estimates(0.5, 0.9)).iloc[0]
     assert row["difference_pct"] == pytest.approx(-25.0)
     assert row["abs_error"] == pytest.approx(0.2) and row["rel_error"] == pytest.approx(0.25)
-    assert row["covered"] is True
-    assert parameter_table(truth(), estimates(0.1, 0.7)).iloc[0]["covered"] is False
+    assert row["covered"] == True  # noqa: E712 (numpy bool)
+    assert parameter_table(truth(), estimates(0.1, 0.7)).iloc[0]["covered"] == False  # noqa: E712
 
 
 def test_an_open_ended_interval_still_covers():
     """[0, inf) (an effect indistinguishable from zero) covers the truth; only a missing bound is unknown."""
-    assert parameter_table(truth(), estimates(0.0, np.inf)).iloc[0]["covered"] is True
+    assert parameter_table(truth(), estimates(0.0, np.inf)).iloc[0]["covered"] == True  # noqa: E712
     assert parameter_table(truth(), estimates(0.0, np.nan)).iloc[0]["covered"] is None
 
 
