@@ -127,7 +127,10 @@ def sampler_metrics(idata, timings: dict, min_ess: float) -> dict:
         metrics["grad_evals_per_ess"] = float(steps.sum()) / min_ess
     decay = idata["posterior"]["adstock_alpha"]
     lags = bayes.adstock_of(idata)[0]
-    metrics["adstock_truncation_max"] = float((decay**lags).max())  # kernel weight beyond l_max, worst draw
+    # kernel weight beyond l_max for the worst draw; none when the lags cover the whole series (then the
+    # model's adstock equals the simulator's exactly: no spend before the first period)
+    n_periods = idata["posterior"].sizes.get("date", lags + 1)
+    metrics["adstock_truncation_max"] = 0.0 if lags >= n_periods else float((decay**lags).max())
     return metrics
 
 
