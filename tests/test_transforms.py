@@ -9,7 +9,6 @@ import pytest
 
 from mmmlab.transforms import (
     adstock_weights,
-    channel_response,
     equilibrium_adstock,
     geometric_adstock,
     hill,
@@ -122,13 +121,6 @@ def test_hill_derivative_matches_hand_value_and_finite_differences():
     np.testing.assert_allclose(hill_derivative(s, 25000.0, 0.7, 35000.0), numeric, rtol=1e-6)
 
 
-def test_channel_response_is_hill_of_adstock():
-    spend = [100.0, 0.0, 0.0]
-    # adstock [100, 50, 25]; hill gamma=1, k=50, alpha=3: 3*S/(S+50) -> [2, 1.5, 1]
-    np.testing.assert_allclose(channel_response(spend, 0.5, 3.0, 1.0, 50.0), [2.0, 1.5, 1.0])
-
-
-# --------------------------------------------------------------------------- other saturations
 def test_logistic_hand_values():
     assert logistic(0.0, 2.0) == pytest.approx(0.0)
     # exp(-x) = 1/3 -> (2/3) / (4/3) = 1/2

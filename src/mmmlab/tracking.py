@@ -104,10 +104,6 @@ def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
-def artifact_uri() -> str:
-    return mlflow.get_artifact_uri()
-
-
 def log_artifacts_to_run(run_id: str, folder: Path, artifact_path: str | None = None) -> None:
     """Upload ``folder`` to an existing (possibly finished) run, without making it the active run."""
     mlflow.set_tracking_uri(tracking_uri())

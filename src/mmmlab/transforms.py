@@ -63,8 +63,3 @@ def michaelis_menten(x, alpha, lam):
     """Michaelis-Menten saturation ``alpha * x / (lam + x)``."""
     x = np.asarray(x, dtype=float)
     return np.asarray(alpha, dtype=float) * x / (np.asarray(lam, dtype=float) + x)
-
-
-def channel_response(spend, decay, alpha, gamma, k):
-    """A channel's sales contribution per period: Hill of the geometric adstock of its spend."""
-    return hill(geometric_adstock(spend, decay), alpha, gamma, k)
