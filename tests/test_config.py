@@ -166,15 +166,24 @@ def test_missing_generate_section_is_named():
 # --------------------------------------------------------------------------- presets
 def test_preset_is_merged_over_generate(params):
     raw = copy.deepcopy(params)
-    set_key(raw, "generate.preset=identifiable")
+    raw["presets"]["demo"] = {"end": "2026-12-31", "spend": {"volatility": 0.3, "clip": [0.5, 1.5]},
+                              "noise": {"round_to": 0}}
+    set_key(raw, "generate.preset=demo")
     merged = generate_section(raw)
     assert merged["end"] == "2026-12-31"
-    assert merged["spend"] == {"volatility": 0.3, "clip": [0.5, 1.5], "smoothing": 0.0, "floor": 0.6, "round_to": 1}
-    assert merged["noise"] == {"sd": 0.01, "round_to": 0}
+    base_spend = params["generate"]["spend"]
+    assert merged["spend"] == {**base_spend, "volatility": 0.3, "clip": [0.5, 1.5]}  # deep merge keeps the rest
+    assert merged["noise"] == {"sd": params["generate"]["noise"]["sd"], "round_to": 0}
     assert merged["channels"] == params["generate"]["channels"]
     assert raw["generate"]["spend"]["volatility"] == 0.08  # the params themselves are untouched
     spec = simulation_spec(raw)
-    assert spec.preset == "identifiable" and spec.end.year == 2026 and spec.sales_round_to == 0
+    assert spec.preset == "demo" and spec.end.year == 2026 and spec.sales_round_to == 0
+
+
+def test_shipped_identifiable_preset_is_valid(params):
+    raw = copy.deepcopy(params)
+    set_key(raw, "generate.preset=identifiable")
+    assert simulation_spec(raw).preset == "identifiable"
 
 
 # --------------------------------------------------------------------------- load_params and overrides
