@@ -151,6 +151,25 @@ def test_scale_mapping_is_exact(short_params, saturation, normalize):
     assert float(mapped["alpha"].mean()) > 100
 
 
+def test_null_l_max_follows_the_decay_prior_not_the_data(short_params):
+    """null: lags until a decay at the prior's 99th percentile keeps <= 1% of its weight, capped at the periods."""
+    from scipy.stats import beta
+
+    def lags(prior: str, n_periods: int) -> int:
+        spec, _ = _design(_with(short_params, "fit.model.adstock.l_max=null", f"fit.priors.adstock_alpha={prior}"))
+        return bayes.l_max(spec, ("TV", "Radio"), n_periods)
+
+    expected = np.log(bayes.TRUNCATION) / np.log(beta.ppf(0.99, 2, 2))  # ~75.9
+    assert lags("{distribution: Beta, alpha: 2, beta: 2}", 500) == np.ceil(expected) == 76
+    assert lags("{distribution: Beta, alpha: 2, beta: 2}", 40) == 40  # never more than the periods
+    short = np.log(bayes.TRUNCATION) / np.log(beta.ppf(0.99, 1, 3))  # a prior of shorter carry-over
+    assert lags("{distribution: Beta, alpha: 1, beta: 3}", 500) == np.ceil(short) < np.ceil(expected)
+    hierarchical = "{distribution: Beta, alpha: 2, beta: {distribution: Gamma, alpha: 200, beta: 100}}"  # from draws
+    assert abs(lags(hierarchical, 500) - expected) <= 6
+    spec, _ = _design(_with(short_params, "fit.model.adstock.l_max=12"))
+    assert bayes.l_max(spec, ("TV",), 500) == 12
+
+
 def test_truncated_adstock_is_reported_by_l_max(short_params):
     params = _with(short_params, "fit.model.adstock.l_max=3")
     mmm, d = _prior_fit(params, samples=10)

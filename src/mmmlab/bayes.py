@@ -36,6 +36,7 @@ DATE, TARGET, TREND = "date", "y", "trend"
 ORIGINAL_PARAMETERS = {"hill": ("decay", "alpha", "gamma", "k"), "logistic": ("decay", "alpha", "lam"),
                        "michaelis_menten": ("decay", "alpha", "lam")}
 LOG_SCALE = {"alpha", "k", "lam", "y_sigma"}
+TRUNCATION = 0.01  # adstock kernel weight allowed beyond l_max (null l_max; warned about after the fit)
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,34 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
                   controls=tuple(kept), control_scale={c: scale[c] for c in kept})
 
 
-def l_max(model: ModelSpec, n_periods: int) -> int:
-    """Adstock lags: params' l_max, or every period (then no truncation at all, as in the simulator)."""
-    return n_periods if model.l_max is None else model.l_max
+def l_max(spec: FitSpec, channels: tuple[str, ...], n_periods: int) -> int:
+    """Adstock lags: params' l_max, or (null) the fewest lags at which a decay at the decay prior's 99th
+    percentile keeps at most ``TRUNCATION`` of its kernel weight beyond them, never more than the periods.
+
+    The cost of a log-density evaluation grows with the lags; every period is exact but slow on long
+    weekly series. The prior, not the truth, sets the length; the fit stage reports the posterior's
+    truncation afterwards.
+    """
+    if spec.model.l_max is not None:
+        return spec.model.l_max
+    high = prior_quantile(spec.priors["adstock_alpha"], 0.99, channels)
+    if high >= 1:
+        return n_periods
+    lags = int(np.ceil(np.log(TRUNCATION) / np.log(high))) if high > 0 else 1
+    return max(1, min(n_periods, lags))
+
+
+def prior_quantile(prior, q: float, channels: tuple[str, ...]) -> float:
+    """The ``q`` quantile of a prior: exact (inverse CDF) when its parameters are numbers, else from draws."""
+    import pymc as pm
+
+    if all(isinstance(v, (int, float)) for v in prior.parameters.values()):
+        try:
+            return float(pm.icdf(getattr(pm, prior.distribution).dist(**prior.parameters), q).eval())
+        except NotImplementedError:
+            pass
+    draws = prior.sample_prior(coords={"channel": list(channels)}, name="x", draws=50_000, random_seed=0)["x"]
+    return float(np.quantile(draws.values, q))
 
 
 def build_mmm(spec: FitSpec, d: Design):
@@ -92,7 +118,7 @@ def build_mmm(spec: FitSpec, d: Design):
         target_column=TARGET,
         control_columns=list(d.controls) or None,
         yearly_seasonality=spec.model.yearly_seasonality or None,
-        adstock=GeometricAdstock(l_max=l_max(spec.model, len(d.X)), normalize=spec.model.normalize),
+        adstock=GeometricAdstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
         saturation=saturation[spec.model.saturation](),
         model_config=spec.priors,
         sampler_config=spec.sampler.sampler_config(),

@@ -90,6 +90,9 @@ def run(params: dict) -> str:
         tracking.log_artifacts(folder, "tables")
 
     click.echo(plain_words(verdict, dominated, contraction, truth_summary))
+    if metrics["adstock_truncation_max"] > bayes.TRUNCATION:
+        click.echo(f"Adstock truncation: a posterior decay keeps {metrics['adstock_truncation_max']:.1%} of its weight "
+                   f"beyond l_max = {bayes.adstock_of(idata)[0]} lags; raise fit.model.adstock.l_max.")
     summary = (f"fit {len(d.channels)} channels x {len(d.X)} periods with {spec.sampler.name} in "
                f"{timings['fit_stage_s']:.0f} s: convergence {'passed' if verdict.passed else 'FAILED'}; trace {TRACE}")
     if spec.strict and not verdict.passed:
