@@ -17,8 +17,6 @@ from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
 from mmmlab.stages import fit, generate
 
-# A short, informative design: two years of weekly data with spend that moves every week (the
-# identifiable preset cut to 2018).
 SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
     "fit.sampler.prior_samples=200",
     "fit.sampler.progressbar=false",

@@ -149,15 +149,18 @@ def _verdict_word(target, interval, spec):
 @pytest.mark.slow
 def test_estimates_follow_moved_truth(base_params, moved_runs):
     spec = recovery_spec(base_params)
-    table = {}
+    table, missed = {}, []
     for factor, run in moved_runs.items():
         for target, interval in run["found"]:
             if target.channel == "baseline":
                 continue
             true = run["truth"]["channels"][target.channel][target.parameter]
-            assert interval.lower <= true <= interval.upper, (factor, target.channel, target.parameter, interval, true)
+            if not interval.lower <= true <= interval.upper:
+                missed.append((factor, target.channel, target.parameter, interval, true))
             table[(factor, target.channel, target.parameter)] = (true, target.estimate,
                                                                   _verdict_word(target, interval, spec))
+    # 95% intervals: of 24, a calibrated method misses more than 4 with probability 0.7%
+    assert len(missed) <= 4, missed
     for ch in CHANNELS:
         # decay is identified in both worlds and its estimate moves with the truth
         lo, hi = table[(0.7, ch, "decay")], table[(1.3, ch, "decay")]
