@@ -37,7 +37,7 @@ SAMPLER_PACKAGES = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax
 class ModelSpec:
     """The MMM's structure."""
 
-    l_max: int | None  # None: as many lags as periods (no truncation: the simulator's own recursion)
+    l_max: int | None  # None: sized from the decay prior (bayes.l_max), at most the number of periods
     normalize: bool
     saturation: str
     yearly_seasonality: int  # Fourier modes; 0 = none
