@@ -23,6 +23,12 @@ SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
 )
 
 
+def test_truncation_beyond_one_percent_is_warned_about():
+    assert fit.truncation_warning(0.0, 60) is None and fit.truncation_warning(bayes.TRUNCATION, 76) is None
+    warning = fit.truncation_warning(0.05, 12)
+    assert "5.0%" in warning and "l_max = 12" in warning and "fit.model.adstock.l_max" in warning
+
+
 def test_bad_sampler_is_a_one_line_error(project):
     result = CliRunner().invoke(main, ["fit", "--sampler", "hmc"])
     assert result.exit_code == 2

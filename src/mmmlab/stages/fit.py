@@ -90,9 +90,9 @@ def run(params: dict) -> str:
         tracking.log_artifacts(folder, "tables")
 
     click.echo(plain_words(verdict, dominated, contraction, truth_summary))
-    if metrics["adstock_truncation_max"] > bayes.TRUNCATION:
-        click.echo(f"Adstock truncation: a posterior decay keeps {metrics['adstock_truncation_max']:.1%} of its weight "
-                   f"beyond l_max = {bayes.adstock_of(idata)[0]} lags; raise fit.model.adstock.l_max.")
+    warning = truncation_warning(metrics["adstock_truncation_max"], bayes.adstock_of(idata)[0])
+    if warning:
+        click.echo(warning)
     summary = (f"fit {len(d.channels)} channels x {len(d.X)} periods with {spec.sampler.name} in "
                f"{timings['fit_stage_s']:.0f} s: convergence {'passed' if verdict.passed else 'FAILED'}; trace {TRACE}")
     if spec.strict and not verdict.passed:
@@ -236,6 +236,14 @@ def plain_words(verdict, dominated: pd.DataFrame, contraction: pd.DataFrame, tru
         if srmse:
             lines.append(f"Contribution SRMSE (RMSE / mean true contribution): {', '.join(srmse)}.")
     return "\n".join(lines)
+
+
+def truncation_warning(truncation: float, lags: int) -> str | None:
+    """A plain-words warning when a posterior decay loses more than ``bayes.TRUNCATION`` of its weight to l_max."""
+    if truncation <= bayes.TRUNCATION:
+        return None
+    return (f"Adstock truncation: a posterior decay keeps {truncation:.1%} of its weight beyond l_max = {lags} lags; "
+            "raise fit.model.adstock.l_max.")
 
 
 def _write_csv(path, table: pd.DataFrame) -> None:
