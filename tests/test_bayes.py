@@ -77,6 +77,13 @@ def test_model_follows_its_params(short_params):
     assert str(mmm.model_config["adstock_alpha"]) == 'Prior("Beta", alpha=1, beta=3, dims="channel")'
 
 
+@pytest.mark.parametrize("sampler", ["nutpie", "pymc"])
+def test_chains_run_in_parallel(short_params, sampler):
+    # pm.sample's default (half the CPU count) would put every chain on one core of a 2-core machine
+    spec, _ = _design(_with(short_params, f"fit.sampler.name={sampler}", "fit.sampler.chains=3"))
+    assert spec.sampler.sampler_config()["cores"] == 3
+
+
 @pytest.mark.parametrize(
     ("override", "key"),
     [

@@ -70,7 +70,7 @@ class SamplerSpec:
             "random_seed": self.random_seed,
             "progressbar": self.progressbar,
         }
-        if self.name == "pymc":
+        if self.name in ("pymc", "nutpie"):  # pm.sample's default halves the CPU count: one core on a 2-core machine
             config["cores"] = self.chains
         if self.name == "nutpie" and self.low_rank:
             config["nuts"] = {"adaptation": "low_rank"}
