@@ -96,6 +96,7 @@ def test_chains_run_in_parallel(short_params, sampler):
         ("fit.priors.hill.kappa={distribution: LogNormal, mu: x}", "fit.priors.hill.kappa.mu"),
         ("fit.priors.hill.steepness={distribution: Normal}", "fit.priors.hill.steepness"),
         ("fit.gates.r_hat_max=0.9", "fit.gates.r_hat_max"),
+        ("fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize"),
         ("fit.strict=maybe", "fit.strict"),
         ("fit.hdi_prob=1.5", "fit.hdi_prob"),
     ],
@@ -133,7 +134,7 @@ def _prior_fit(params, samples=40):
 
 @pytest.mark.parametrize(
     ("saturation", "normalize"),
-    [("hill", False), ("hill", True), ("logistic", True), ("michaelis_menten", False)],
+    [("hill", False), ("hill", True), ("hill_mean_response", True), ("logistic", True), ("michaelis_menten", False)],
 )
 def test_scale_mapping_is_exact(short_params, saturation, normalize):
     """transforms(original spend, mapped parameters) == the model's own channel_contribution_original_scale."""
@@ -146,7 +147,7 @@ def test_scale_mapping_is_exact(short_params, saturation, normalize):
     for draw in range(n_draws):
         p = {k: mapped[k].isel(chain=0, draw=draw).values for k in mapped.data_vars}
         adstock = geometric_adstock(spend, p["decay"])  # the simulator's recursion, in spend units
-        if saturation == "hill":
+        if saturation.startswith("hill"):
             expected = hill(adstock, p["alpha"], p["gamma"], p["k"])
         elif saturation == "logistic":
             expected = p["alpha"] * logistic(adstock, p["lam"])
@@ -156,6 +157,28 @@ def test_scale_mapping_is_exact(short_params, saturation, normalize):
         np.testing.assert_allclose(expected, model[0, draw], rtol=1e-7, atol=1e-9 * scale)
     # the map is not the identity: alpha is in sales units, not a share of the maximum
     assert float(mapped["alpha"].mean()) > 100
+
+
+def test_mean_response_is_the_steady_state_response_at_mean_spend(short_params):
+    """hill_mean_response's value, in sales, is the simulator's Hill at the steady adstock of mean spend."""
+    params = _with(short_params, "fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true")
+    mmm, d = _prior_fit(params)
+    prior = mmm.idata["prior"]
+    assert "saturation_value" in prior and "saturation_beta" in prior  # beta derived, kept for the unit map
+    mapped = bayes.original_scale_parameters(mmm.idata, "prior")
+    lags = bayes.adstock_of(mmm.idata)[0]
+    steady = d.X[list(d.channels)].to_numpy().mean(axis=0) * bayes.kernel_sum(mapped["decay"], lags)
+    expected = hill(steady.values, mapped["alpha"].values, mapped["gamma"].values, mapped["k"].values)
+    value = (prior["saturation_value"] * mmm.idata["constant_data"]["target_scale"]).transpose("chain", "draw", "channel")
+    np.testing.assert_allclose(value.values, expected, rtol=1e-9)
+
+
+def test_never_spent_channel_is_named_for_mean_response(short_params, project):
+    params = _with(short_params, "fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true")
+    spec, d = _design(params)
+    d.X["Print"] = 0.0
+    with pytest.raises(UserInputError, match="'Print'"):
+        bayes.build_mmm(spec, d)
 
 
 def test_null_l_max_follows_the_decay_prior_not_the_data(short_params):
@@ -210,8 +233,9 @@ def _fake_fit(params):
     return mmm, d
 
 
-def test_trace_round_trip_in_a_fresh_process(short_params, project):
-    mmm, d = _fake_fit(short_params)
+@pytest.mark.parametrize("form", ["hill", "hill_mean_response"])
+def test_trace_round_trip_in_a_fresh_process(short_params, project, form):
+    mmm, d = _fake_fit(_with(short_params, f"fit.model.saturation={form}", "fit.model.adstock.normalize=true"))
     path = bayes.save_fit(mmm, project / "models" / "mmm_fit.nc")
     assert [p.name for p in path.parent.iterdir()] == ["mmm_fit.nc"]  # no temporary file left
     expected = bayes.original_scale_parameters(mmm.idata)["k"].values

@@ -1,8 +1,9 @@
 """pymc-marketing MMM: design matrix, build, fit, save/load, and the exact map from its scaled parameters to original units.
 
 pymc-marketing divides each channel's spend by its maximum (``channel_scale``) and sales by their
-maximum (``target_scale``). With un-normalised geometric adstock (``normalize: false``) and Hill
-saturation its parameters map exactly onto the simulator's::
+maximum (``target_scale``). With geometric adstock and Hill saturation (either form; ``hill_mean_response``
+derives ``saturation_beta`` from its response at mean spend) its parameters map exactly onto the
+simulator's::
 
     decay = adstock_alpha        gamma = saturation_slope
     alpha = saturation_beta * target_scale          (sales units)
@@ -111,7 +112,17 @@ def build_mmm(spec: FitSpec, d: Design):
     """The configured (not yet built) pymc-marketing MMM."""
     from pymc_marketing.mmm import MMM, GeometricAdstock, HillSaturation, LogisticSaturation, MichaelisMentenSaturation
 
-    saturation = {"hill": HillSaturation, "logistic": LogisticSaturation, "michaelis_menten": MichaelisMentenSaturation}
+    from mmmlab.mean_response_hill import MeanResponseHill, mean_reference
+
+    if spec.model.saturation == "hill_mean_response":
+        reference = mean_reference(d.X[list(d.channels)].to_numpy())
+        idle = [c for c, r in zip(d.channels, reference) if not r > 0]
+        if idle:
+            raise UserInputError(f"data.channels: {idle[0]!r} never has positive spend; hill_mean_response needs some")
+        saturation = MeanResponseHill(reference)
+    else:
+        saturation = {"hill": HillSaturation, "logistic": LogisticSaturation,
+                      "michaelis_menten": MichaelisMentenSaturation}[spec.model.saturation]()
     return MMM(
         date_column=DATE,
         channel_columns=list(d.channels),
@@ -119,7 +130,7 @@ def build_mmm(spec: FitSpec, d: Design):
         control_columns=list(d.controls) or None,
         yearly_seasonality=spec.model.yearly_seasonality or None,
         adstock=GeometricAdstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
-        saturation=saturation[spec.model.saturation](),
+        saturation=saturation,
         model_config=spec.priors,
         sampler_config=spec.sampler.sampler_config(),
     )
@@ -158,6 +169,8 @@ def save_fit(mmm, path: str | Path) -> Path:
 def load_fit(path: str | Path):
     """The fitted MMM from its NetCDF trace, without re-sampling (``MMM.load``)."""
     from pymc_marketing.mmm import MMM
+
+    import mmmlab.mean_response_hill  # noqa: F401  (registers the saturation for deserialisation)
 
     path = Path(path)
     if not path.exists():

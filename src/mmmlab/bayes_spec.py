@@ -17,10 +17,12 @@ from mmmlab.config import Section
 from mmmlab.diagnostics import Gates
 from mmmlab.errors import UserInputError
 
-SATURATIONS = ("hill", "logistic", "michaelis_menten")
+SATURATIONS = ("hill", "hill_mean_response", "logistic", "michaelis_menten")
+HILL_FORMS = ("hill", "hill_mean_response")  # the simulator's curve: decay, alpha, gamma, k compare with the truth
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
 # each saturation's parameters as pymc-marketing names them (trace names: saturation_<name>)
-SATURATION_PARAMETERS = {"hill": ("slope", "kappa", "beta"), "logistic": ("lam", "beta"), "michaelis_menten": ("alpha", "lam")}
+SATURATION_PARAMETERS = {"hill": ("slope", "kappa", "beta"), "hill_mean_response": ("slope", "kappa", "value"),
+                         "logistic": ("lam", "beta"), "michaelis_menten": ("alpha", "lam")}
 # priors outside the saturation: params.yaml key -> dims of the variable
 COMMON_PRIORS = {
     "intercept": None,
@@ -126,12 +128,15 @@ def _model(m: Section) -> ModelSpec:
         raise UserInputError(f"fit.model.controls: expected a list of data.controls columns or null, got {controls!r}")
     experiments = m.section("experiments") if m.get("experiments", None) is not None else Section({}, m.key("experiments"))
     column = experiments.get("column", None)
+    saturation = m.choice("saturation", SATURATIONS, "hill")
+    if saturation == "hill_mean_response" and not normalize:  # its reference, the mean spend, is the mean adstock only then
+        raise UserInputError(f"{adstock.key('normalize')}: hill_mean_response needs normalised adstock (true)")
     return ModelSpec(
         experiment_column=None if column is None else str(column),
         experiment_effect=experiments.choice("effect", ("spend", "level"), "spend"),
         l_max=l_max,
         normalize=normalize,
-        saturation=m.choice("saturation", SATURATIONS, "hill"),
+        saturation=saturation,
         yearly_seasonality=int(m.number("yearly_seasonality", 0, lo=0, integer=True)),
         trend=trend,
         controls=None if controls is None else tuple(controls),

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from mmmlab import bayes, tracking
-from mmmlab.bayes_spec import SATURATION_PARAMETERS, FitSpec, fit_spec
+from mmmlab.bayes_spec import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_spec
 from mmmlab.config import data_spec, flatten, resolve
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence, parameter_summary
@@ -177,7 +177,7 @@ def truth_comparison(truth, tables: dict, d: bayes.Design, spec: FitSpec) -> tup
     summary: dict[str, float] = {}
     out: dict[str, pd.DataFrame] = {}
     parameters = tables["parameters"]
-    if spec.model.saturation == "hill":
+    if spec.model.saturation in HILL_FORMS:
         est = parameters.rename(columns={"mean": "estimate"})[["channel", "parameter", "estimate", "lower", "upper", "median"]]
         table = parameter_table(truth, est[est["parameter"].isin(PARAMETERS)])
         table = table.merge(est[["channel", "parameter", "median"]], on=["channel", "parameter"])
