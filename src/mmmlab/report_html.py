@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmmlab.diagnostics import Verdict
-from mmmlab.report import Block, Report
+from mmmlab.report_parts import Block, Report
 
 DPI = 100
 MAX_TABLE_ROWS = 60  # longer tables are cut in the page (the CSV holds every row)
