@@ -322,7 +322,7 @@ def test_failed_bars_are_red_and_passing_bars_are_not():
 
 def test_a_failure_while_writing_keeps_the_previous_report(tmp_path):
     from mmmlab.diagnostics import Verdict
-    from mmmlab.report import Report
+    from mmmlab.report_parts import Report
     from mmmlab.stages.report import write_report
 
     folder = tmp_path / "validation"
@@ -353,6 +353,46 @@ def chromium() -> str | None:
         return None
     return shutil.which("chromium")
 
+
+
+@slow
+def test_mean_response_hill_fit_reports_curves_in_the_simulator_units(tmp_path, monkeypatch):
+    """hill_mean_response (normalised adstock, beta derived): the same report, its curves rebuilt independently.
+
+    With normalised adstock, spend repeated every period settles at adstock = spend, so the steady-state
+    response is beta * ts * h(spend / cs; slope, kappa): no kernel sum enters, unlike the report's route.
+    """
+    from mmmlab.stages import fit, generate, report
+
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "DVC_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    form = ["fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true"]
+    generate.run(params_with())
+    fit.run(params_with(*TINY_FIT, *form))
+    summary = report.run(params_with(*TINY_FIT, *form, *LENIENT))
+    folder = tmp_path / OUT
+
+    text = html_of(folder)
+    assert [t for t in re.findall(r"<h2>\d+\. ([^<]+)</h2>", text)] == [*SECTIONS, "Truth vs posterior"]
+    assert "11 sections" in summary
+    spec = pd.read_csv(folder / "tables/model_specification.csv").set_index("item")["value"]
+    assert spec["saturation"] == "MeanResponseHill" and "normalize=True" in spec["adstock"]
+
+    tree = xr.open_datatree(tmp_path / "models/mmm_fit.nc")
+    post = tree["posterior"].to_dataset()
+    ts = float(tree["constant_data"]["target_scale"])
+    curves = pd.read_csv(folder / "tables/saturation_curves.csv")
+    for channel in ["TV", "Radio"]:
+        row = curves[curves["channel"] == channel].iloc[30]
+        p = {k: post[v].sel(channel=channel).values.ravel() for k, v in
+             [("beta", "saturation_beta"), ("slope", "saturation_slope"), ("kappa", "saturation_kappa")]}
+        x = row["spend"] / float(tree["constant_data"]["channel_scale"].sel(channel=channel))
+        expected = np.mean(p["beta"] * ts * x ** p["slope"] / (x ** p["slope"] + p["kappa"] ** p["slope"]))
+        assert row["mean"] == pytest.approx(expected, rel=1e-6)
+    priors = pd.read_csv(folder / "tables/priors.csv").set_index("parameter")["prior"]
+    assert "saturation_value" in priors.index
 
 @slow
 def test_html_renders_in_headless_chromium_without_console_errors(passing_report, tmp_path):
