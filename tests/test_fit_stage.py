@@ -90,7 +90,8 @@ def test_small_real_fit_passes_the_gates(project):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "1000"
+    draws = params["fit"]["sampler"]["draws"]
+    assert result.stdout.strip().splitlines()[-1] == str(draws)
 
     # MLflow: this project's names, the verdict and a pointer to the trace
     with sqlite3.connect(project / "mlflow.db") as db:
@@ -98,7 +99,7 @@ def test_small_real_fit_passes_the_gates(project):
         logged = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)).fetchall())
         metrics = {k for (k,) in db.execute("select key from metrics where run_uuid=?", (run_id,))}
         tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)).fetchall())
-    assert logged["fit.sampler.draws"] == "1000" and logged["fit.model.saturation"] == "hill"
+    assert logged["fit.sampler.draws"] == str(draws) and logged["fit.model.saturation"] == "hill"
     assert {"fit.max_r_hat", "fit.min_ess_bulk", "fit.min_ess_tail", "fit.divergences", "fit.min_bfmi",
             "fit.sampling_s", "fit.ess_bulk_per_s", "fit.truth.coverage.decay", "fit.truth.srmse.TV"} <= metrics
     assert tags["fit.trace"].endswith("models/mmm_fit.nc")
