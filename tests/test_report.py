@@ -354,7 +354,6 @@ def chromium() -> str | None:
     return shutil.which("chromium")
 
 
-
 @slow
 def test_mean_response_hill_fit_reports_curves_in_the_simulator_units(tmp_path, monkeypatch):
     """hill_mean_response (normalised adstock, beta derived): the same report, its curves rebuilt independently.
@@ -393,6 +392,7 @@ def test_mean_response_hill_fit_reports_curves_in_the_simulator_units(tmp_path, 
         assert row["mean"] == pytest.approx(expected, rel=1e-6)
     priors = pd.read_csv(folder / "tables/priors.csv").set_index("parameter")["prior"]
     assert "saturation_value" in priors.index
+
 
 @slow
 def test_html_renders_in_headless_chromium_without_console_errors(passing_report, tmp_path):

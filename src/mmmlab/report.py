@@ -19,14 +19,7 @@ from mmmlab.report_fit_checks import (convergence_section, predictive_section, p
                                       specification_section, traces_section)
 from mmmlab.report_media_effects import (adstock_section, decomposition_section, limitations_section,
                                          saturation_section, truth_section)
-from mmmlab.report_parts import Context, Report, ReportSettings, fit_frame
-
-
-def sample_posterior_predictive(mmm, seed: int) -> None:
-    """Sample the posterior predictive once on the fit data; the result extends ``mmm.idata``."""
-    frame = fit_frame(mmm)
-    X = frame.drop(columns=[mmm.target_column])
-    mmm.sample_posterior_predictive(X, extend_idata=True, combined=True, random_seed=seed, progressbar=False)
+from mmmlab.report_parts import Context, Report, ReportSettings
 
 
 def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFrame], *,

@@ -122,6 +122,13 @@ def has_posterior_predictive(idata) -> bool:
     return "posterior_predictive" in idata.children
 
 
+def sample_posterior_predictive(mmm, seed: int) -> None:
+    """Sample the posterior predictive once on the fit data; the result extends ``mmm.idata``."""
+    frame = fit_frame(mmm)
+    X = frame.drop(columns=[mmm.target_column])
+    mmm.sample_posterior_predictive(X, extend_idata=True, combined=True, random_seed=seed, progressbar=False)
+
+
 def predictive_original_units(idata) -> xr.DataArray:
     """Posterior predictive draws of the target in original units: (sample, date)."""
     group = idata["posterior_predictive"]

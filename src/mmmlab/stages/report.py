@@ -23,8 +23,8 @@ from mmmlab.config import Section, flatten, resolve
 from mmmlab.diagnostics import Gates
 from mmmlab.errors import UserInputError
 from mmmlab.files import atomic_path, write_json, write_text
-from mmmlab.report import build_report, read_fit_tables, sample_posterior_predictive
-from mmmlab.report_parts import Report, ReportSettings, has_posterior_predictive
+from mmmlab.report import build_report, read_fit_tables
+from mmmlab.report_parts import Report, ReportSettings, has_posterior_predictive, sample_posterior_predictive
 from mmmlab.report_html import png_bytes, render
 
 TRACE = "models/mmm_fit.nc"
