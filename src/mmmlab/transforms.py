@@ -1,4 +1,4 @@
-"""Media transforms in numpy: the one definition used by the simulator, recovery, fit mapping and plots.
+"""Media transforms in numpy and numba: the one definition used by the simulator, recovery, fit mapping and plots.
 
 Conventions: time runs along axis 0; a 2-D input is (periods, channels) and the
 parameters are then scalars or one value per channel.
@@ -6,23 +6,65 @@ parameters are then scalars or one value per channel.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from scipy.signal import lfilter
 
 
-def geometric_adstock(spend, decay):
-    """Carry-over ``S_t = X_t + decay * S_{t-1}`` with ``S_0 = X_0`` (no history before the data).
+def geometric_adstock(spend, decay, l_max: int | None = None):
+    """Carry-over ``S_t = sum_{l < l_max} decay**l * X_{t-l}`` (no history before the data).
 
-    Equals pymc-marketing's un-normalised GeometricAdstock when its ``l_max`` covers the series.
+    ``l_max`` None: every period, i.e. ``S_t = X_t + decay * S_{t-1}``, ``S_0 = X_0``. Equals
+    pymc-marketing's un-normalised GeometricAdstock with the same ``l_max``. Time runs along axis 0;
+    ``decay`` is a scalar or one value per column.
     """
     x = np.asarray(spend, dtype=float)
-    decay = np.asarray(decay, dtype=float)
-    if x.ndim == 1:
-        return lfilter([1.0], [1.0, -float(decay)], x)
-    decays = np.broadcast_to(decay, x.shape[1:])
-    out = np.empty_like(x)
-    for j, lam in enumerate(decays):
-        out[:, j] = lfilter([1.0], [1.0, -float(lam)], x[:, j])
+    columns = x.reshape(len(x), -1)
+    decays = np.broadcast_to(np.asarray(decay, dtype=float), x.shape[1:]).reshape(-1)
+    lags = len(x) if l_max is None else int(l_max)
+    return adstock_recursion(np.ascontiguousarray(columns), np.ascontiguousarray(decays), lags).reshape(x.shape)
+
+
+@numba.njit(cache=True)
+def adstock_recursion(x, decay, lags):
+    """Geometric adstock of each column of ``x`` (periods, columns) over ``lags`` lags, in O(periods).
+
+    ``S_t = X_t + decay * S_{t-1} - decay**lags * X_{t-lags}``: the kernel ``decay**l``, ``l < lags``.
+    """
+    periods, columns = x.shape
+    out = np.empty((periods, columns))
+    for j in range(columns):
+        d = decay[j]
+        tail = d**lags
+        previous = 0.0
+        for t in range(periods):
+            s = x[t, j] + d * previous
+            if t >= lags:
+                s -= tail * x[t - lags, j]
+            out[t, j] = s
+            previous = s
+    return out
+
+
+@numba.njit(cache=True)
+def adstock_decay_gradient(x, decay, lags, weights):
+    """``sum_t weights[t, j] * d S[t, j] / d decay[j]`` for :func:`adstock_recursion`, in O(periods).
+
+    Differentiating the recursion: ``dS_t = S_{t-1} + decay * dS_{t-1} - lags * decay**(lags-1) * X_{t-lags}``.
+    """
+    periods, columns = x.shape
+    out = np.zeros(columns)
+    for j in range(columns):
+        d = decay[j]
+        tail, tail_slope = d**lags, lags * d ** (lags - 1)
+        s_previous = ds_previous = 0.0
+        for t in range(periods):
+            s = x[t, j] + d * s_previous
+            ds = s_previous + d * ds_previous
+            if t >= lags:
+                s -= tail * x[t - lags, j]
+                ds -= tail_slope * x[t - lags, j]
+            out[j] += weights[t, j] * ds
+            s_previous, ds_previous = s, ds
     return out
 
 
