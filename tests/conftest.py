@@ -32,3 +32,14 @@ def project(tmp_path, monkeypatch) -> Path:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def short_params(project):
+    """Params of the project copy with two years of generated monthly data on disk."""
+    from mmmlab.config import load_params
+    from mmmlab.stages import generate
+
+    params = load_params(project / "params.yaml", ("generate.end=2018-12-31",))
+    generate.run(params)
+    return params

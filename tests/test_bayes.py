@@ -18,16 +18,7 @@ from mmmlab.bayes_spec import fit_spec
 from mmmlab.config import data_spec, load_params
 from mmmlab.dataset import load_dataset
 from mmmlab.errors import UserInputError
-from mmmlab.stages import generate
 from mmmlab.transforms import geometric_adstock, hill, logistic, michaelis_menten
-
-
-@pytest.fixture
-def short_params(project):
-    """Params of the project copy with two years of generated monthly data on disk."""
-    params = load_params(project / "params.yaml", ("generate.end=2018-12-31",))
-    generate.run(params)
-    return params
 
 
 def _design(params):

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmmlab.bayes_spec import SATURATIONS, FitSpec, ModelSpec  # noqa: F401  (SATURATIONS is public API)
+from mmmlab.bayes_spec import JAX_SAMPLERS, SATURATIONS, FitSpec, ModelSpec  # noqa: F401  (SATURATIONS is public API)
 from mmmlab.dataset import Dataset
 from mmmlab.errors import UserInputError
 from mmmlab.files import atomic_path
@@ -113,6 +113,10 @@ def build_mmm(spec: FitSpec, d: Design):
     from pymc_marketing.mmm import MMM, GeometricAdstock, HillSaturation, LogisticSaturation, MichaelisMentenSaturation
 
     from mmmlab.mean_response_hill import MeanResponseHill, mean_reference
+    from mmmlab.recursive_adstock import RecursiveGeometricAdstock
+
+    # pytensor's JAX backend has no implementation of the recursion's Ops
+    adstock = GeometricAdstock if spec.sampler.name in JAX_SAMPLERS else RecursiveGeometricAdstock
 
     if spec.model.saturation == "hill_mean_response":
         reference = mean_reference(d.X[list(d.channels)].to_numpy())
@@ -129,7 +133,7 @@ def build_mmm(spec: FitSpec, d: Design):
         target_column=TARGET,
         control_columns=list(d.controls) or None,
         yearly_seasonality=spec.model.yearly_seasonality or None,
-        adstock=GeometricAdstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
+        adstock=adstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
         saturation=saturation,
         model_config=spec.priors,
         sampler_config=spec.sampler.sampler_config(),
@@ -170,7 +174,8 @@ def load_fit(path: str | Path):
     """The fitted MMM from its NetCDF trace, without re-sampling (``MMM.load``)."""
     from pymc_marketing.mmm import MMM
 
-    import mmmlab.mean_response_hill  # noqa: F401  (registers the saturation for deserialisation)
+    import mmmlab.mean_response_hill  # noqa: F401  (these register their classes for deserialisation)
+    import mmmlab.recursive_adstock  # noqa: F401
 
     path = Path(path)
     if not path.exists():

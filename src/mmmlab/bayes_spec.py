@@ -20,6 +20,7 @@ from mmmlab.errors import UserInputError
 SATURATIONS = ("hill", "hill_mean_response", "logistic", "michaelis_menten")
 HILL_FORMS = ("hill", "hill_mean_response")  # the simulator's curve: decay, alpha, gamma, k compare with the truth
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
+JAX_SAMPLERS = ("numpyro", "blackjax")  # they sample pytensor's JAX translation of the model
 # each saturation's parameters as pymc-marketing names them (trace names: saturation_<name>)
 SATURATION_PARAMETERS = {"hill": ("slope", "kappa", "beta"), "hill_mean_response": ("slope", "kappa", "value"),
                          "logistic": ("lam", "beta"), "michaelis_menten": ("alpha", "lam")}
