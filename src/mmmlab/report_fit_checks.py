@@ -51,8 +51,15 @@ SATURATION_FORMULAS = {
     "HillSaturation": "f(x) = β · x^s / (x^s + κ^s)  (β: maximum effect, κ: half-saturation point, s: slope)",
     "LogisticSaturation": "f(x) = β · (1 - e^(-λx)) / (1 + e^(-λx))  (β: maximum effect, λ: steepness)",
     "MichaelisMentenSaturation": "f(x) = α · x / (λ + x)  (α: maximum effect, λ: half-saturation point)",
+    "MeanResponseHill": "f(x) = β · x^s / (x^s + κ^s),  β = v · (x̄^s + κ^s) / x̄^s  (v: response at the mean spend x̄)",
     "TanhSaturation": "f(x) = b · tanh(x / (b · c))  (b: maximum effect, c: initial cost per unit)",
 }
+
+
+def _formula(formulas: dict[str, str], component) -> str:
+    """The formula of ``component``'s class or of the nearest base class that has one."""
+    known = (formulas[k.__name__] for k in type(component).__mro__ if k.__name__ in formulas)
+    return next(known, f"{type(component).__name__}: see pymc-marketing")
 
 
 def specification_section(c: Context) -> Part:
@@ -91,8 +98,8 @@ def specification_section(c: Context) -> Part:
 
     norm = " / Σ_j α^j" if getattr(adstock, "normalize", False) else ""
     formulas = [
-        ("adstock", ADSTOCK_FORMULAS.get(type(adstock).__name__, f"{type(adstock).__name__}: see pymc-marketing").replace("{norm}", norm)),
-        ("saturation", SATURATION_FORMULAS.get(type(saturation).__name__, f"{type(saturation).__name__}: see pymc-marketing")),
+        ("adstock", _formula(ADSTOCK_FORMULAS, adstock).replace("{norm}", norm)),
+        ("saturation", _formula(SATURATION_FORMULAS, saturation)),
         ("scaling", "x = spend / max(spend of the channel);  y = sales / max(sales); the likelihood is on the scaled y"),
         ("mean", "μ_t = intercept + Σ_channels f(x*_t) + Σ_controls γ · control_t (+ seasonality)"),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from pymc_marketing.mmm import GeometricAdstock
 
 from mmmlab import bayes
 from mmmlab.plots import report as plots
@@ -94,7 +95,7 @@ def _draws(c: Context, name: str, channel: str) -> np.ndarray:
 
 def adstock_curves(c: Context, truth: bool = False) -> dict[str, dict] | None:
     """Per channel, the weight decay**l of spend l periods ago: mean and HDI over draws (and the truth)."""
-    if "decay" not in c.posterior_params or type(c.mmm.adstock).__name__ != "GeometricAdstock":
+    if "decay" not in c.posterior_params or not isinstance(c.mmm.adstock, GeometricAdstock):
         return None
     l_max = int(c.mmm.adstock.l_max)
     curves = {}
@@ -154,7 +155,7 @@ def steady_state_response(c: Context, spend: np.ndarray, params: dict[str, np.nd
 
 def saturation_curves(c: Context, truth: bool = False) -> dict[str, dict] | None:
     names = list(c.posterior_params.data_vars)
-    if "decay" not in names or type(c.mmm.adstock).__name__ != "GeometricAdstock":
+    if "decay" not in names or not isinstance(c.mmm.adstock, GeometricAdstock):
         return None
     curves = {}
     for j, channel in enumerate(c.channels):
