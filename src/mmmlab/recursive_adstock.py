@@ -25,7 +25,7 @@ from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_defa
 from mmmlab.transforms import adstock_decay_gradient, adstock_recursion
 
 
-def _float_matrix(x):
+def _float64(x):
     return pt.cast(pt.as_tensor_variable(x), "float64")
 
 
@@ -38,7 +38,7 @@ class AdstockOp(Op):
         self.lags = int(lags)
 
     def make_node(self, x, decay):
-        x, decay = _float_matrix(x), _float_matrix(decay)
+        x, decay = _float64(x), _float64(decay)
         if x.ndim != 2 or decay.ndim != 1:
             raise ValueError(f"adstock needs x (periods, columns) and decay (columns,), got {x.ndim}-D and {decay.ndim}-D")
         return Apply(self, [x, decay], [x.type()])
@@ -66,7 +66,7 @@ class AdstockDecayGradientOp(Op):
         self.lags = int(lags)
 
     def make_node(self, x, decay, weights):
-        x, decay, weights = _float_matrix(x), _float_matrix(decay), _float_matrix(weights)
+        x, decay, weights = _float64(x), _float64(decay), _float64(weights)
         return Apply(self, [x, decay, weights], [decay.type()])
 
     def perform(self, node, inputs, outputs):
