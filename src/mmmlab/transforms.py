@@ -46,8 +46,8 @@ def adstock_recursion(x, decay, lags):
 
 
 @numba.njit(cache=True)
-def adstock_decay_gradient(x, decay, lags, weights):
-    """``sum_t weights[t, j] * d S[t, j] / d decay[j]`` for :func:`adstock_recursion`, in O(periods).
+def adstock_decay_gradient(x, adstock, decay, lags, weights):
+    """``sum_t weights[t, j] * d S[t, j] / d decay[j]``, ``S = adstock_recursion(x, decay, lags)``, in O(periods).
 
     Differentiating the recursion: ``dS_t = S_{t-1} + decay * dS_{t-1} - lags * decay**(lags-1) * X_{t-lags}``.
     """
@@ -55,16 +55,13 @@ def adstock_decay_gradient(x, decay, lags, weights):
     out = np.zeros(columns)
     for j in range(columns):
         d = decay[j]
-        tail, tail_slope = d**lags, lags * d ** (lags - 1)
-        s_previous = ds_previous = 0.0
-        for t in range(periods):
-            s = x[t, j] + d * s_previous
-            ds = s_previous + d * ds_previous
+        tail_slope = lags * d ** (lags - 1)
+        ds = 0.0
+        for t in range(1, periods):
+            ds = adstock[t - 1, j] + d * ds
             if t >= lags:
-                s -= tail * x[t - lags, j]
                 ds -= tail_slope * x[t - lags, j]
             out[j] += weights[t, j] * ds
-            s_previous, ds_previous = s, ds
     return out
 
 
