@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 
 from mmmlab.config import Section
+from mmmlab.config.fit import gates_spec
 from mmmlab.diagnostics import Gates, check_convergence, parameter_summary
 from mmmlab.errors import UserInputError
 
@@ -61,10 +62,10 @@ def test_per_date_variables_are_not_structural():
 
 
 def test_thresholds_come_from_params_and_are_validated():
-    gates = Gates.from_params(Section({"r_hat_max": 1.05, "ess_bulk_min": 100}, "fit.gates"))
+    gates = gates_spec(Section({"r_hat_max": 1.05, "ess_bulk_min": 100}, "fit.gates"))
     assert gates.r_hat_max == 1.05 and gates.ess_bulk_min == 100 and gates.ess_tail_min == 400
     with pytest.raises(UserInputError, match="fit.gates.r_hat_max"):
-        Gates.from_params(Section({"r_hat_max": 0.5}, "fit.gates"))
+        gates_spec(Section({"r_hat_max": 0.5}, "fit.gates"))
 
 
 def test_summary_is_not_rounded():

@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mmmlab.config import Section
-
 
 @dataclass(frozen=True)
 class Gates:
@@ -26,17 +24,6 @@ class Gates:
     ess_tail_min: float = 400
     divergences_max: int = 0
     bfmi_min: float = 0.3
-
-    @classmethod
-    def from_params(cls, section: Section) -> Gates:
-        d = cls()
-        return cls(
-            r_hat_max=section.number("r_hat_max", d.r_hat_max, lo=1),
-            ess_bulk_min=section.number("ess_bulk_min", d.ess_bulk_min, lo=0),
-            ess_tail_min=section.number("ess_tail_min", d.ess_tail_min, lo=0),
-            divergences_max=section.number("divergences_max", d.divergences_max, lo=0, integer=True),
-            bfmi_min=section.number("bfmi_min", d.bfmi_min, lo=0),
-        )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mmmlab.config.fit import fit_spec
+
 OUTPUT = "reports/benchmarks/fit.json"
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
 EVERY = (*("mmmlab:" + s for s in SAMPLERS), "out_of_the_box:nutpie")
@@ -122,7 +124,6 @@ def measure(args: dict) -> dict:
     import numpy as np
 
     from mmmlab import bayes
-    from mmmlab.bayes_spec import fit_spec
     from mmmlab.config import data_spec, load_params
     from mmmlab.dataset import load_dataset
     from mmmlab.diagnostics import check_convergence
@@ -140,7 +141,7 @@ def measure(args: dict) -> dict:
 
     t = time.perf_counter()
     mmm = bayes.build_mmm(spec, d) if args["kind"] in KINDS else out_of_the_box(spec, d)
-    timings = bayes.fit(mmm, d, spec)
+    timings = bayes.sample(mmm, d, spec)
     with tempfile.TemporaryDirectory() as tmp:
         ts = time.perf_counter()
         bayes.save_fit(mmm, Path(tmp) / "mmm_fit.nc")

@@ -22,10 +22,10 @@ import pandas as pd
 
 from mmmlab import evaluation
 from mmmlab.config import data_spec, load_params, resolve, simulation_spec
+from mmmlab.config.recover import recovery_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.files import write_json
-from mmmlab.recovery import recovery_spec
-from mmmlab.recovery_uncertainty import recover
+from mmmlab.recovery.estimate import recover
 from mmmlab.simulate import simulate
 
 OUTPUT = "reports/benchmarks/recovery.json"

@@ -16,7 +16,8 @@ import numpy as np
 
 from mmmlab.config import load_params, project_root, simulation_spec
 from mmmlab.files import write_json
-from mmmlab.simulate import _events, months_per_period, simulate
+from mmmlab.simulate import simulate
+from mmmlab.simulate.calendar import months_per_period, period_events
 
 OUTPUT = "reports/benchmarks/simulate.json"
 
@@ -80,7 +81,7 @@ def loop_simulation(spec) -> np.ndarray:
                 state = i
                 break
         states.append(state)
-    _, event_mult = _events(spec, dates)  # the event calendar is a lookup, not an equation
+    _, event_mult = period_events(spec, dates)  # the event calendar is a lookup, not an equation
     noise = rng.normal(1.0, spec.noise_sd, n)
     growth = (1 + spec.monthly_growth) ** months - 1
     sales = np.empty(n)

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from mmmlab import tracking
-from mmmlab.config import Section, check_number, data_spec, flatten, resolve
+from mmmlab.config import check_spec, data_spec, flatten, resolve
 from mmmlab.dataset import Dataset, load_dataset
-from mmmlab.errors import UserInputError
 from mmmlab.evaluation import load_truth
 from mmmlab.files import write_figure, write_json, write_text
 from mmmlab.plots import data_check as plots
@@ -41,13 +40,13 @@ PARAMETER_LABELS = {"decay": "Decay (λ)", "alpha": "Max impact (α)", "gamma": 
 
 def run(params: dict) -> str:
     """Compute the figures, summary and metrics, write them, log the run; returns a one-line summary."""
-    periods, references = check_settings(params)
+    check = check_spec(params)
     spec = data_spec(params)
     dataset = load_dataset(spec)
     truth = load_truth(spec.truth)
     true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
 
-    figures, skipped = build_figures(dataset, true_params, references, periods)
+    figures, skipped = build_figures(dataset, true_params, list(check.reference_decays), check.pulse_periods)
     metrics = summary_metrics(dataset)
     summary = summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
 
@@ -69,15 +68,6 @@ def run(params: dict) -> str:
     return f"checked {dataset.n_periods} periods x {len(dataset.channels)} channels: {len(figures)} figures{note} in {FOLDER}"
 
 
-def check_settings(params: dict) -> tuple[int, list[float]]:
-    """The ``check`` section: pulse length and reference decays, validated."""
-    check = Section(params.get("check"), "check")
-    periods = int(check.number("pulse_periods", lo=1, integer=True))
-    references = check.get("reference_decays")
-    if not isinstance(references, list):
-        raise UserInputError(f"check.reference_decays: expected a list of decays, got {references!r}")
-    decays = [check_number(v, f"check.reference_decays.{i}", lo=0, hi=1, hi_open=True) for i, v in enumerate(references)]
-    return periods, decays
 
 
 def build_figures(dataset: Dataset, true_params: dict, references: list[float], periods: int):

@@ -18,12 +18,20 @@ import pandas as pd
 import xarray as xr
 
 from mmmlab import bayes, tracking
-from mmmlab.bayes_spec import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_spec
 from mmmlab.config import data_spec, flatten, resolve
+from mmmlab.config.fit import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence, parameter_summary
-from mmmlab.evaluation import (PARAMETERS, contribution_errors, interval_table, load_truth, parameter_table,
-                               true_marginal_roas, true_roas, type_summary)
+from mmmlab.evaluation import (
+    PARAMETERS,
+    contribution_errors,
+    interval_table,
+    load_truth,
+    parameter_table,
+    true_marginal_roas,
+    true_roas,
+    type_summary,
+)
 from mmmlab.files import write_json
 
 TRACE = "models/mmm_fit.nc"
@@ -48,7 +56,7 @@ def run(params: dict) -> str:
         mmm = bayes.build_mmm(spec, d)
         _autolog(spec, d)
         try:
-            timings = bayes.fit(mmm, d, spec)
+            timings = bayes.sample(mmm, d, spec)
         finally:
             _autolog(None, d)
         t = time.perf_counter()

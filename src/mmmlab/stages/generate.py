@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from mmmlab import tracking
-from mmmlab.config import GENERATED_COLUMNS, GENERATED_CSV, GENERATED_TRUTH, data_spec, flatten, generate_section, resolve, simulation_spec
+from mmmlab.config import (
+    GENERATED_COLUMNS,
+    GENERATED_CSV,
+    GENERATED_TRUTH,
+    data_spec,
+    flatten,
+    generate_section,
+    resolve,
+    simulation_spec,
+)
 from mmmlab.dataset import load_dataset
 from mmmlab.files import atomic_path, write_json
 from mmmlab.simulate import Simulation, simulate

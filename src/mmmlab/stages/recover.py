@@ -1,6 +1,6 @@
 """`mmmlab recover`: classical joint recovery with intervals and identifiability verdicts.
 
-Estimation (:mod:`mmmlab.recovery`, :mod:`mmmlab.recovery_uncertainty`) never sees the truth;
+Estimation (:mod:`mmmlab.recovery`) never sees the truth;
 this stage reads it only afterwards, through :mod:`mmmlab.evaluation`, to compare.
 """
 
@@ -11,11 +11,11 @@ import pandas as pd
 
 from mmmlab import evaluation, tracking
 from mmmlab.config import data_spec, flatten, resolve
+from mmmlab.config.recover import recovery_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.files import write_figure, write_json, write_text
 from mmmlab.plots import recovery as plots
-from mmmlab.recovery import recovery_spec
-from mmmlab.recovery_uncertainty import Recovery, recover
+from mmmlab.recovery.estimate import Recovery, recover
 
 MODEL = "models/recovery.json"
 FIGURES = "reports/recovery/figures"

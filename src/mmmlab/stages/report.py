@@ -19,13 +19,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from mmmlab import bayes, tracking
-from mmmlab.config import Section, flatten, resolve
-from mmmlab.diagnostics import Gates
-from mmmlab.errors import UserInputError
+from mmmlab.config import flatten, report_settings, resolve
 from mmmlab.files import atomic_path, write_json, write_text
 from mmmlab.report import build_report, read_fit_tables
-from mmmlab.report_parts import Report, ReportSettings, has_posterior_predictive, sample_posterior_predictive
-from mmmlab.report_html import png_bytes, render
+from mmmlab.report.context import has_posterior_predictive, sample_posterior_predictive
+from mmmlab.report.html import png_bytes, render
+from mmmlab.report.model import Report
 
 TRACE = "models/mmm_fit.nc"
 FIT_TABLES = "reports/fit/tables"
@@ -33,26 +32,6 @@ FIT_VERDICT = "reports/fit/convergence.json"
 FOLDER = "reports/validation"
 
 
-def report_settings(params: dict) -> tuple[ReportSettings, int]:
-    """The ``report`` section (every key optional) and the gates of ``fit.gates``; plus the predictive seed."""
-    r = Section(params.get("report") or {}, "report")
-    f = Section(params.get("fit") or {}, "fit")
-    gates = Gates.from_params(Section(f.get("gates", None) or {}, "fit.gates"))
-    keys = r.get("key_parameters", None)
-    if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)):
-        raise UserInputError(f"report.key_parameters: expected a list of trace variable names or null, got {keys!r}")
-    data = params.get("data") or {}
-    settings = ReportSettings(
-        hdi_prob=r.number("hdi_prob", 0.94, lo=0, hi=1, lo_open=True, hi_open=True),
-        key_parameters=None if keys is None else tuple(keys),
-        curve_points=int(r.number("curve_points", 120, lo=10, integer=True)),
-        max_curve_draws=int(r.number("max_curve_draws", 1000, lo=10, integer=True)),
-        spend_range=r.number("spend_range", 1.5, lo=1),
-        prior_dominated_below=f.number("prior_dominated_below", 0.5, lo=0, hi=1),
-        target_label=str(data.get("target") or ""),
-        gates=gates,
-    )
-    return settings, int(r.number("seed", 0, lo=0, integer=True))
 
 
 def run(params: dict) -> str:

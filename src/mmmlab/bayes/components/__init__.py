@@ -1,0 +1,1 @@
+"""pymc-marketing components of the project's own: the recursive geometric adstock and the mean-response Hill."""

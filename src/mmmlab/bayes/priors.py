@@ -1,0 +1,39 @@
+"""What the priors decide before sampling: the adstock's length from the decay prior's upper quantile."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmmlab.config.fit import FitSpec
+
+TRUNCATION = 0.01  # adstock kernel weight allowed beyond l_max (null l_max; warned about after the fit)
+
+
+def l_max(spec: FitSpec, channels: tuple[str, ...], n_periods: int) -> int:
+    """Adstock lags: params' l_max, or (null) the fewest lags at which a decay at the decay prior's 99th
+    percentile keeps at most ``TRUNCATION`` of its kernel weight beyond them, never more than the periods.
+
+    The cost of a log-density evaluation grows with the lags; every period is exact but slow on long
+    weekly series. The prior, not the truth, sets the length; the fit stage reports the posterior's
+    truncation afterwards.
+    """
+    if spec.model.l_max is not None:
+        return spec.model.l_max
+    high = prior_quantile(spec.priors["adstock_alpha"], 0.99, channels)
+    if high >= 1:
+        return n_periods
+    lags = int(np.ceil(np.log(TRUNCATION) / np.log(high))) if high > 0 else 1
+    return max(1, min(n_periods, lags))
+
+
+def prior_quantile(prior, q: float, channels: tuple[str, ...]) -> float:
+    """The ``q`` quantile of a prior: exact (inverse CDF) when its parameters are numbers, else from draws."""
+    import pymc as pm
+
+    if all(isinstance(v, (int, float)) for v in prior.parameters.values()):
+        try:
+            return float(pm.icdf(getattr(pm, prior.distribution).dist(**prior.parameters), q).eval())
+        except NotImplementedError:
+            pass
+    draws = prior.sample_prior(coords={"channel": list(channels)}, name="x", draws=50_000, random_seed=0)["x"]
+    return float(np.quantile(draws.values, q))

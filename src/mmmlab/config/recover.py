@@ -1,0 +1,122 @@
+"""The ``recover`` section: the classical joint recovery's form, bounds, search and interval settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmmlab.config.section import Section, check_number
+from mmmlab.errors import UserInputError
+
+BASELINES = ("multiplicative", "additive")
+
+
+UNCERTAINTY = ("profile", "bootstrap", "none")
+
+
+EXPERIMENT_EFFECTS = ("spend", "level")
+
+
+RESIDUALS = ("relative", "absolute")
+
+
+# --------------------------------------------------------------------------- spec
+@dataclass(frozen=True)
+class RecoverySpec:
+    """The ``recover`` section of params.yaml, validated."""
+
+    baseline: str = "multiplicative"
+    levels: str | None = "Seasonal_Event"  # multiplicative: one linear coefficient per level
+    multipliers: tuple[str, ...] = ("Economic_Condition",)  # multiplicative: one multiplier per level
+    trend: bool = True
+    fourier: int = 0  # additive: yearly Fourier pairs
+    experiment_column: str | None = "Experiment_Channel"
+    experiment_none: str = "None"
+    experiment_effect: str = "spend"
+    residuals: str = "relative"
+    nonnegative: bool = True  # alpha >= 0
+    decay_bounds: tuple[float, float] = (0.0, 0.95)
+    gamma_bounds: tuple[float, float] = (0.3, 3.0)
+    k_bounds: tuple[float, float] = (0.1, 10.0)  # times the channel's median adstocked spend
+    growth_bounds: tuple[float, float] = (-0.05, 0.05)  # per period
+    multiplier_bounds: tuple[float, float] = (0.5, 2.0)
+    starts: int = 8
+    screen: int = 256
+    seed: int = 0
+    uncertainty: str = "profile"
+    level: float = 0.95
+    bootstrap_draws: int = 200
+    bootstrap_starts: int = 2
+    workers: int = 0  # 0 = every core
+    decay_width: float = 0.3  # verdicts: decay interval narrower than this is "identified"
+    ratio: float = 2.0  # verdicts: upper/lower below this is "identified" for alpha, gamma, k
+    unidentified_share: float = 0.8  # interval covering this share of the search range: "not identified"
+
+
+def _pair(section: Section, name: str, default, *, lo=None, hi=None, positive=False) -> tuple[float, float]:
+    value = section.get(name, list(default))
+    key = section.key(name)
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise UserInputError(f"{key}: expected [low, high], got {value!r}")
+    low = check_number(value[0], f"{key}.0", lo=lo, hi=hi, lo_open=positive)
+    high = check_number(value[1], f"{key}.1", lo=lo, hi=hi)
+    if high <= low:
+        raise UserInputError(f"{key}: high {high:g} is not above low {low:g}")
+    return low, high
+
+
+def _column(section: Section, name: str, default):
+    value = section.get(name, default)
+    if value is not None and not isinstance(value, str):
+        raise UserInputError(f"{section.key(name)}: expected a column name or null, got {value!r}")
+    return value
+
+
+def _flag(section: Section, name: str, default: bool) -> bool:
+    value = section.get(name, default)
+    if not isinstance(value, bool):
+        raise UserInputError(f"{section.key(name)}: expected true or false, got {value!r}")
+    return value
+
+
+def recovery_spec(params: dict) -> RecoverySpec:
+    """Validate ``params['recover']``; every error names the key."""
+    d = RecoverySpec()
+    r = Section(params.get("recover") or {}, "recover")
+    b = Section(r.get("baseline", {}) or {}, "recover.baseline")
+    e = Section(r.get("experiments", {}) or {}, "recover.experiments")
+    bounds = Section(r.get("bounds", {}) or {}, "recover.bounds")
+    search = Section(r.get("search", {}) or {}, "recover.search")
+    boot = Section(r.get("bootstrap", {}) or {}, "recover.bootstrap")
+    verdicts = Section(r.get("verdicts", {}) or {}, "recover.verdicts")
+    multipliers = b.get("multipliers", list(d.multipliers)) or []
+    if not isinstance(multipliers, list) or not all(isinstance(m, str) for m in multipliers):
+        raise UserInputError(f"recover.baseline.multipliers: expected a list of column names, got {multipliers!r}")
+    trend = _flag(b, "trend", d.trend)
+    return RecoverySpec(
+        baseline=b.choice("form", BASELINES, d.baseline),
+        levels=_column(b, "levels", d.levels),
+        multipliers=tuple(multipliers),
+        trend=trend,
+        fourier=b.number("fourier", d.fourier, lo=0, hi=6, integer=True),
+        experiment_column=_column(e, "column", d.experiment_column),
+        experiment_none=str(e.get("none", d.experiment_none)),
+        experiment_effect=e.choice("effect", EXPERIMENT_EFFECTS, d.experiment_effect),
+        residuals=r.choice("residuals", RESIDUALS, d.residuals),
+        nonnegative=_flag(r, "nonnegative_effects", d.nonnegative),
+        decay_bounds=_pair(bounds, "decay", d.decay_bounds, lo=0, hi=0.999),
+        gamma_bounds=_pair(bounds, "gamma", d.gamma_bounds, lo=0, positive=True),
+        k_bounds=_pair(bounds, "k_relative", d.k_bounds, lo=0, positive=True),
+        growth_bounds=_pair(bounds, "growth", d.growth_bounds, lo=-0.5, hi=0.5),
+        multiplier_bounds=_pair(bounds, "multiplier", d.multiplier_bounds, lo=0, positive=True),
+        starts=search.number("starts", d.starts, lo=1, hi=200, integer=True),
+        screen=search.number("screen", d.screen, lo=1, hi=100000, integer=True),
+        seed=search.number("seed", d.seed, lo=0, integer=True),
+        uncertainty=r.choice("uncertainty", UNCERTAINTY, d.uncertainty),
+        level=r.number("level", d.level, lo=0.5, hi=1, hi_open=True),
+        bootstrap_draws=boot.number("draws", d.bootstrap_draws, lo=10, hi=100000, integer=True),
+        bootstrap_starts=boot.number("starts", d.bootstrap_starts, lo=0, hi=100, integer=True),
+        workers=boot.number("workers", d.workers, lo=0, hi=256, integer=True),
+        decay_width=verdicts.number("decay_width", d.decay_width, lo=0, lo_open=True),
+        ratio=verdicts.number("ratio", d.ratio, lo=1, lo_open=True),
+        unidentified_share=verdicts.number("unidentified_share", d.unidentified_share, lo=0, hi=1, lo_open=True),
+    )

@@ -1,0 +1,127 @@
+"""The report as one self-contained HTML page: figures embedded as base64 PNG, tables as HTML.
+
+No scripts, no external files, fonts or styles: the page reads offline from anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mmmlab.diagnostics import Verdict
+from mmmlab.report.model import Block, Report
+
+DPI = 100
+MAX_TABLE_ROWS = 60  # longer tables are cut in the page (the CSV holds every row)
+
+STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1200px;
+       padding: 1.5em 2em 4em; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #444; padding-bottom: .3em; }
+h2 { margin-top: 2.2em; border-bottom: 1px solid #bbb; padding-bottom: .2em; }
+nav ol { columns: 2; }
+table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .86em; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th { background: #f0f0f0; }
+td.text, th { text-align: left; }
+caption { caption-side: top; text-align: left; font-weight: 600; padding: .3em 0; }
+figure { margin: 1em 0 2em; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: .9em; color: #555; }
+.verdict { font-size: 1.2em; font-weight: 700; padding: .5em .8em; border-radius: 4px; display: inline-block; }
+.passed { background: #e3f4e3; color: #1b5e20; border: 1px solid #1b5e20; }
+.failed { background: #fde2e1; color: #b71c1c; border: 1px solid #b71c1c; }
+.formula { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f7f7f7; padding: .15em .4em; white-space: normal; word-break: break-word; }
+.note { color: #555; font-size: .9em; }
+.cut { color: #777; font-size: .85em; }
+"""
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes (rendered once: the same bytes go to the page and to the PNG file)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def render(report: Report, images: dict[str, bytes]) -> str:
+    """The whole page; ``images`` holds each figure's PNG bytes by name."""
+    e = html.escape
+    toc = "".join(f'<li><a href="#{e(p.anchor)}">{e(p.title)}</a></li>' for p in report.parts)
+    verdict = _verdict(report.verdict)
+    notes = "".join(f'<p class="note">{e(n)}</p>' for n in report.notes)
+    body = []
+    for part in report.parts:
+        body.append(f'<section id="{e(part.anchor)}"><h2>{e(part.title)}</h2>')
+        body += [_block(block, report, images) for block in part.blocks]
+        body.append("</section>")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{e(report.title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{e(report.title)}</h1>{verdict}{notes}<nav><h3>Contents</h3><ol>{toc}</ol></nav>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
+
+
+def _verdict(verdict: Verdict) -> str:
+    kind = "passed" if verdict.passed else "failed"
+    return f'<p><span class="verdict {kind}">Convergence {kind.upper()}</span></p>'
+
+
+def _block(block: Block, report: Report, images: dict[str, bytes]) -> str:
+    e = html.escape
+    if block.kind == "text":
+        return f"<p>{e(block.content)}</p>"
+    if block.kind == "list":
+        return "<ul>" + "".join(f"<li>{e(item)}</li>" for item in block.content) + "</ul>"
+    if block.kind == "verdict":
+        lines = "".join(f"<li>{e(c.sentence())}</li>" for c in block.content.checks)
+        return _verdict(block.content) + f"<ul>{lines}</ul>"
+    if block.kind == "formula":
+        rows = "".join(f'<tr><td class="text">{e(name)}</td><td class="text formula">{e(text)}</td></tr>'
+                       for name, text in block.content)
+        return f"<table><caption>{e(block.caption)}</caption>{rows}</table>"
+    if block.kind == "table":
+        return _table(report.tables[block.content], block.caption, block.content)
+    if block.kind == "figure":
+        data = base64.b64encode(images[block.content]).decode("ascii")
+        return (f'<figure id="fig-{e(block.content)}"><img alt="{e(block.caption or block.content)}" '
+                f'src="data:image/png;base64,{data}"><figcaption>{e(block.caption)} '
+                f"(figures/{e(block.content)}.png)</figcaption></figure>")
+    raise ValueError(f"unknown block kind {block.kind!r}")
+
+
+def _table(table: pd.DataFrame, caption: str, name: str) -> str:
+    """An HTML table: numbers right-aligned and formatted, text escaped and left-aligned."""
+    e = html.escape
+    shown = table.head(MAX_TABLE_ROWS)
+    head = "".join(f"<th>{e(str(column))}</th>" for column in shown.columns)
+    rows = []
+    for record in shown.itertuples(index=False):
+        cells = []
+        for value in record:
+            if isinstance(value, (bool, np.bool_)) or value is None:
+                cells.append(f'<td class="text">{"" if value is None else e(str(value))}</td>')
+            elif isinstance(value, (int, float, np.integer, np.floating)):
+                cells.append(f"<td>{_number(float(value))}</td>")
+            else:
+                cells.append(f'<td class="text">{e(str(value))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    text = f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if len(table) > len(shown):
+        text += f'<p class="cut">First {len(shown)} of {len(table)} rows; all rows in tables/{e(name)}.csv</p>'
+    return text
+
+
+def _number(value: float) -> str:
+    if not np.isfinite(value):
+        return ""
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.3g}"
+    return f"{value:.4g}"

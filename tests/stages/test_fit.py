@@ -1,0 +1,131 @@
+"""`mmmlab fit` as a stage: CLI errors, an interrupted fit, and one real small fit that passes the gates."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mmmlab import bayes
+from mmmlab.cli import main
+from mmmlab.config import load_params, set_key
+from mmmlab.stages import fit, generate
+
+SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
+    "fit.sampler.prior_samples=200",
+    "fit.sampler.progressbar=false",
+)
+
+
+def test_truncation_beyond_one_percent_is_warned_about():
+    assert fit.truncation_warning(0.0, 60) is None and fit.truncation_warning(bayes.TRUNCATION, 76) is None
+    warning = fit.truncation_warning(0.05, 12)
+    assert "5.0%" in warning and "l_max = 12" in warning and "fit.model.adstock.l_max" in warning
+
+
+def test_bad_sampler_is_a_one_line_error(project):
+    result = CliRunner().invoke(main, ["fit", "--sampler", "hmc"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: fit.sampler.name: 'hmc' is not one of nutpie, pymc, numpyro, blackjax"
+    ]
+
+
+def test_bad_draws_is_a_one_line_error(project):
+    result = CliRunner().invoke(main, ["fit", "--draws", "0"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: fit.sampler.draws: 0 is outside")
+
+
+def test_interrupted_fit_keeps_the_previous_trace(project, monkeypatch):
+    params = load_params(project / "params.yaml", ("generate.end=2018-12-31",))
+    generate.run(params)
+    trace = project / "models" / "mmm_fit.nc"
+    trace.parent.mkdir()
+    trace.write_bytes(b"previous trace")
+
+    def interrupted(mmm, d, spec):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bayes, "sample", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit.run(params)
+    assert trace.read_bytes() == b"previous trace"
+    assert not (project / "reports" / "fit" / "convergence.json").exists()
+
+
+@pytest.mark.slow
+def test_small_real_fit_passes_the_gates(project):
+    params = load_params(project / "params.yaml", SHORT)
+    generate.run(params)
+    summary = fit.run(params)
+    assert "convergence passed" in summary
+
+    report = json.loads((project / "reports" / "fit" / "convergence.json").read_text())
+    assert report["passed"], report["checks"]
+    assert {c["name"] for c in report["checks"]} == {"max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi"}
+    assert report["metrics"]["divergences"] == 0
+    tables = project / "reports" / "fit" / "tables"
+    for name in ("parameters", "parameters_vs_truth", "contributions_vs_truth", "roas_vs_truth", "contraction"):
+        assert (tables / f"{name}.csv").exists(), name
+    # 60 months of smooth spend cannot identify the decays (the classical profile intervals span
+    # [0, 0.95] too): the fit must say they are prior-dominated, not claim estimates
+    contraction = pd.read_csv(tables / "contraction.csv")
+    decay = contraction[contraction["parameter"] == "decay"]
+    assert len(decay) == 4 and decay["prior_dominated"].all(), decay
+    assert len(pd.read_csv(tables / "parameters_vs_truth.csv")) == 16
+
+    # the trace loads in a fresh process, posterior predictive included, without re-sampling
+    code = (
+        "from mmmlab import bayes\n"
+        "m = bayes.load_fit('models/mmm_fit.nc')\n"
+        "assert {'posterior', 'posterior_predictive', 'prior', 'sample_stats'} <= set(m.idata.children)\n"
+        "print(m.idata['posterior'].sizes['draw'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    draws = params["fit"]["sampler"]["draws"]
+    assert result.stdout.strip().splitlines()[-1] == str(draws)
+
+    # MLflow: this project's names, the verdict and a pointer to the trace
+    with sqlite3.connect(project / "mlflow.db") as db:
+        run_id = db.execute("select run_uuid from tags where key='stage' and value='fit'").fetchone()[0]
+        logged = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)).fetchall())
+        metrics = {k for (k,) in db.execute("select key from metrics where run_uuid=?", (run_id,))}
+        tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)).fetchall())
+    assert logged["fit.sampler.draws"] == str(draws) and logged["fit.model.saturation"] == "hill"
+    assert {"fit.max_r_hat", "fit.min_ess_bulk", "fit.min_ess_tail", "fit.divergences", "fit.min_bfmi",
+            "fit.sampling_s", "fit.ess_bulk_per_s", "fit.truth.coverage.decay", "fit.truth.srmse.TV"} <= metrics
+    assert tags["fit.trace"].endswith("models/mmm_fit.nc")
+
+    # strict: the same fit with too few draws fails a gate and exits non-zero, after writing its verdict
+    strict = load_params(project / "params.yaml", SHORT)
+    for item in ("fit.strict=true", "fit.sampler.chains=2", "fit.sampler.draws=30", "fit.sampler.tune=30"):
+        set_key(strict, item)
+    with pytest.raises(SystemExit) as exc:
+        fit.run(strict)
+    assert exc.value.code != 0 and "fit.strict" in str(exc.value.code)
+    assert not json.loads((project / "reports" / "fit" / "convergence.json").read_text())["passed"]
+
+    # same seed and sampler: the same posterior
+    first = _posterior(project / "models" / "mmm_fit.nc")
+    with pytest.raises(SystemExit):
+        fit.run(strict)
+    second = _posterior(project / "models" / "mmm_fit.nc")
+    assert first.keys() == second.keys() and len(first) > 3
+    for name, values in first.items():
+        np.testing.assert_array_equal(values, second[name], err_msg=name)
+
+
+def _posterior(path) -> dict:
+    import xarray as xr
+
+    with xr.open_datatree(path) as tree:
+        posterior = tree["posterior"].to_dataset()
+        return {name: posterior[name].values.copy() for name in posterior.data_vars if "date" not in posterior[name].dims}
