@@ -182,3 +182,16 @@ def test_installed_command_exits_2_with_one_line(generated):
     assert proc.stdout == ""
     assert proc.stderr == "error: generate.channels.TV.decay: 1.2 is outside [0, 1)\n"
     assert _files(root) == before
+
+
+def test_a_failed_gate_under_strict_is_one_line_and_exit_code_1(monkeypatch):
+    from mmmlab.errors import GateFailure
+    from mmmlab.stages import check
+
+    def failing(params):
+        raise GateFailure("fit.strict is true and convergence gates failed (max_r_hat)")
+
+    monkeypatch.setattr(check, "run", failing)
+    result = CliRunner().invoke(main, ["check", "--params", str(REPO / "params.yaml")])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert result.stderr == "error: fit.strict is true and convergence gates failed (max_r_hat)\n"

@@ -208,3 +208,14 @@ def test_irregular_dates_name_the_row(tmp_path):
 def test_too_few_periods(tmp_path):
     message = _load_error(_write(tmp_path, _rows()[:2]))
     assert message.startswith("column Date:") and "at least 3" in message
+
+
+def test_overlapping_experiment_windows_count_for_each_channel():
+    from mmmlab.dataset import experiment_indicators
+
+    labels = pd.Series(["None", "TV", "TV+Digital", "Digital", "None"])
+    indicators = experiment_indicators(labels, none="None")
+    assert list(indicators.columns) == ["Digital", "TV"]
+    assert indicators["TV"].tolist() == [0, 1, 1, 0, 0]
+    assert indicators["Digital"].tolist() == [0, 0, 1, 1, 0]
+    assert experiment_indicators(pd.Series(["None", "None"]), none="None").shape == (2, 0)

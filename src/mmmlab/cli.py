@@ -1,7 +1,8 @@
 """The `mmmlab` command: one subcommand per pipeline stage; parse, call one function, exit code.
 
 Every stage module has ``run(params) -> str`` (a one-line summary). Options only override
-params.yaml keys; a user error prints one line and exits with code 2.
+params.yaml keys; a user error prints one line and exits with code 2, a failed gate under
+``fit.strict`` with code 1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import click
 
 from mmmlab.config import load_params
-from mmmlab.errors import UserInputError
+from mmmlab.errors import GateFailure, UserInputError
 
 
 class OptionalValue(click.ParamType):
@@ -39,6 +40,9 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object]) ->
     except UserInputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except GateFailure as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     click.echo(summary)
 
 

@@ -18,6 +18,7 @@ from mmmlab.config import DataSpec
 from mmmlab.errors import UserInputError
 
 SPEND_SUFFIX = "_Spend"
+EXPERIMENT_SEPARATOR = "+"  # a period with experiments on two channels is labelled "TV+Digital"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,28 @@ class Dataset:
         spend = pd.DataFrame(self.spend, columns=list(self.channel_columns))
         target = pd.Series(self.target, name=self.target_column)
         return pd.concat([pd.Series(self.dates, name="date"), spend, self.controls, target], axis=1)
+
+
+def experiment_indicators(labels: pd.Series, none: str) -> pd.DataFrame:
+    """Which channels are under experiment in each period: the one rule for overlapping windows.
+
+    Parameters
+    ----------
+    labels : pandas.Series
+        The experiment column: ``none`` for no experiment, a channel name, or several joined by
+        ``EXPERIMENT_SEPARATOR`` when windows overlap (``"TV+Digital"``).
+    none : str
+        The label meaning "no experiment".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One 0/1 column per name found (sorted), one row per period: a period labelled
+        ``"TV+Digital"`` counts for both TV and Digital, never as a level of its own.
+    """
+    names = [[] if label == none else label.split(EXPERIMENT_SEPARATOR) for label in labels.astype(str)]
+    found = sorted({name for row in names for name in row})
+    return pd.DataFrame({name: [float(name in row) for row in names] for name in found}, index=labels.index)
 
 
 def content_hash(path: Path) -> str:

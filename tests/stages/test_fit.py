@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from mmmlab import bayes
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
+from mmmlab.errors import GateFailure
 from mmmlab.stages import fit, generate
 
 SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
@@ -108,14 +109,13 @@ def test_small_real_fit_passes_the_gates(project):
     strict = load_params(project / "params.yaml", SHORT)
     for item in ("fit.strict=true", "fit.sampler.chains=2", "fit.sampler.draws=30", "fit.sampler.tune=30"):
         set_key(strict, item)
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(GateFailure, match="fit.strict"):
         fit.run(strict)
-    assert exc.value.code != 0 and "fit.strict" in str(exc.value.code)
     assert not json.loads((project / "reports" / "fit" / "convergence.json").read_text())["passed"]
 
     # same seed and sampler: the same posterior
     first = _posterior(project / "models" / "mmm_fit.nc")
-    with pytest.raises(SystemExit):
+    with pytest.raises(GateFailure):
         fit.run(strict)
     second = _posterior(project / "models" / "mmm_fit.nc")
     assert first.keys() == second.keys() and len(first) > 3

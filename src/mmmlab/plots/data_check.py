@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmmlab.dataset import experiment_indicators
 from mmmlab.transforms import geometric_adstock, hill
 
 
@@ -22,7 +23,8 @@ def channel_color(index: int):
 
 def experiment_mask(labels: pd.Series, channel: str) -> np.ndarray:
     """Periods in an experiment on ``channel``; labels like ``"TV+Radio"`` name overlapping ones."""
-    return labels.astype(str).str.split("+").apply(lambda names: channel in names).to_numpy()
+    indicators = experiment_indicators(labels, none="")
+    return indicators[channel].to_numpy(dtype=bool) if channel in indicators else np.zeros(len(labels), dtype=bool)
 
 
 def sales_over_time(dates: pd.DatetimeIndex, sales: np.ndarray, target: str) -> Figure:

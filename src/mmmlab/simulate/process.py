@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.config import SimulationSpec
+from mmmlab.dataset import EXPERIMENT_SEPARATOR
 from mmmlab.simulate.calendar import economy_states, months_per_period, period_events
 from mmmlab.transforms import geometric_adstock, hill
 
@@ -113,7 +114,7 @@ def _experiments(spec: SimulationSpec, dates: pd.DatetimeIndex, planned: np.ndar
         spend[rows, j] = planned[rows, j] * e.spend_multiplier
         extra = spend[rows, j] - planned[rows, j]
         boost[rows] += e.realism * (w.response_rate * extra + e.base_lift * planned[rows, j])
-        channel_label[rows] = np.where(channel_label[rows] == "", w.channel, channel_label[rows] + "+" + w.channel)
+        channel_label[rows] = np.where(channel_label[rows] == "", w.channel, channel_label[rows] + EXPERIMENT_SEPARATOR + w.channel)
     flag = (channel_label != "").astype(int)
     channel_label[flag == 0] = "None"
     return spend, boost, flag, channel_label

@@ -3,7 +3,7 @@
 Writes ``models/mmm_fit.nc`` (the whole trace, atomically: an interrupted fit keeps the previous
 file), ``reports/fit/convergence.json`` (gates, timings, identifiability, truth summary) and
 ``reports/fit/tables/*.csv``. The truth is read only after sampling. With ``fit.strict: true`` a
-failed gate raises :class:`ConvergenceFailure` (a ``SystemExit``: exit code 1, one line) after
+failed gate raises :class:`~mmmlab.errors.GateFailure` (the CLI exits with code 1) after
 everything has been written and logged.
 """
 
@@ -22,6 +22,7 @@ from mmmlab.config import data_spec, flatten, resolve
 from mmmlab.config.fit import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence, parameter_summary
+from mmmlab.errors import GateFailure
 from mmmlab.evaluation import (
     PARAMETERS,
     contribution_errors,
@@ -38,10 +39,6 @@ TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/fit"
 CONVERGENCE = f"{FOLDER}/convergence.json"
 TABLES = f"{FOLDER}/tables"
-
-
-class ConvergenceFailure(SystemExit):
-    """A convergence gate failed under ``fit.strict: true``: exit code 1 with a one-line message."""
 
 
 def run(params: dict) -> str:
@@ -105,7 +102,7 @@ def run(params: dict) -> str:
                f"{timings['fit_stage_s']:.0f} s: convergence {'passed' if verdict.passed else 'FAILED'}; trace {TRACE}")
     if spec.strict and not verdict.passed:
         failed = ", ".join(c.name for c in verdict.checks if not c.passed)
-        raise ConvergenceFailure(f"error: fit.strict is true and convergence gates failed ({failed}); see {CONVERGENCE}")
+        raise GateFailure(f"fit.strict is true and convergence gates failed ({failed}); see {CONVERGENCE}")
     return summary
 
 
