@@ -74,8 +74,8 @@ BAD_PARAMS = {
     "fewer than two periods": (["--set", "generate.end=2017-01-15"], "generate.end"),
     "negative spend base": (["--set", "generate.channels.TV.base_spend=-100"], "generate.channels.TV.base_spend"),
     "unknown channel in experiment": (
-        ["--set", "generate.experiments.windows=[{channel: Cinema, start: 2018-03-01, end: 2018-04-30, "
-                  "response_rate: 1}]"],
+        ["--set", ("generate.experiments.windows=[{channel: Cinema, start: 2018-03-01, end: 2018-04-30, "
+                   "response_rate: 1}]")],
         "generate.experiments.windows.0.channel",
     ),
     "realism above 1": (["--set", "generate.experiments.realism=2"], "generate.experiments.realism"),
@@ -160,6 +160,7 @@ def test_check_with_a_bad_csv_fails_cleanly(generated, case):
     try:
         message = _fails_cleanly(root, before, [
             "check", "--set", f"data.path={bad}", "--set", "data.controls=[]", "--set", "data.truth=null",
+            "--set", "data.experiments.column=null",
         ])
     finally:
         bad.unlink()
@@ -176,7 +177,7 @@ def test_installed_command_exits_2_with_one_line(generated):
         pytest.skip("the mmmlab console script is not installed next to this interpreter")
     proc = subprocess.run(
         [str(exe), "generate", "--set", "generate.channels.TV.decay=1.2"],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        cwd=root, capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -195,3 +196,47 @@ def test_a_failed_gate_under_strict_is_one_line_and_exit_code_1(monkeypatch):
     result = CliRunner().invoke(main, ["check", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 1, (result.output, result.exception)
     assert result.stderr == "error: fit.strict is true and convergence gates failed (max_r_hat)\n"
+
+
+# --------------------------------------------------------------------------- unknown keys, whichever stage runs
+UNKNOWN_KEYS = {
+    "fit, typo in check": (["fit", "--set", "check.pulse_periodz=3"],
+                           "check.pulse_periodz: unknown key (did you mean check.pulse_periods?)"),
+    "generate, typo in fit": (["generate", "--set", "fit.sampler.drawz=2000"],
+                              "fit.sampler.drawz: unknown key (did you mean fit.sampler.draws?)"),
+    "check, unknown section": (["check", "--set", "foo.bar=1"],
+                               "foo: unknown key (known: check, data, fit, generate, presets, recover, report, tracking)"),
+    "pipeline, typo in a preset": (["pipeline", "--set", "presets.identifiable.noise.sdd=0"],
+                                   "presets.identifiable.noise.sdd: unknown key (did you mean presets.identifiable.noise.sd?)"),
+    "report, the old HDI key": (["report", "--set", "report.hdi_prob=0.9"],
+                                "report.hdi_prob: unknown key (did you mean fit.hdi_prob?)"),
+}
+
+
+@pytest.mark.parametrize("case", UNKNOWN_KEYS)
+def test_unknown_key_fails_before_the_stage_runs(generated, monkeypatch, case):
+    import importlib
+
+    root, before = generated
+    args, expected = UNKNOWN_KEYS[case]
+
+    def ran(params):
+        raise AssertionError("the stage ran despite an unknown key")
+
+    monkeypatch.setattr(importlib.import_module(f"mmmlab.stages.{args[0]}"), "run", ran)
+    assert _fails_cleanly(root, before, args) == expected
+
+
+def test_unknown_key_in_the_params_file_fails_cleanly(generated):
+    import yaml
+
+    root, before = generated
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    raw["fit"]["sampler"]["drawz"] = 2000
+    path = root / "typo.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    try:
+        message = _fails_cleanly(root, before, ["generate", "--params", str(path)])
+    finally:
+        path.unlink()
+    assert message == "fit.sampler.drawz: unknown key (did you mean fit.sampler.draws?)"

@@ -8,11 +8,12 @@ params.yaml keys; a user error prints one line and exits with code 2, a failed g
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 
-from mmmlab.config import load_params
+from mmmlab.config import load_params, validate
 from mmmlab.errors import GateFailure, UserInputError
 
 
@@ -32,10 +33,23 @@ class OptionalValue(click.ParamType):
 
 
 def run_stage(stage: str, params_path, overrides, options: dict[str, object]) -> None:
-    """Load params with overrides (``options`` maps params keys to values, None = not given), run the stage."""
+    """Load params with overrides, validate every section, run the stage and print its summary.
+
+    Parameters
+    ----------
+    stage : str
+        The module under :mod:`mmmlab.stages`.
+    params_path : str or None
+        The parameter file (None: params.yaml at the project root).
+    overrides : tuple of str
+        ``--set key=value`` items.
+    options : dict
+        params key -> an option's value (None: not given).
+    """
     extra = [f"{key}={value}" for key, value in options.items() if value is not None]
     try:
         params = load_params(params_path, tuple(overrides) + tuple(extra))
+        validate(params)  # every section, whichever stage runs: a typo anywhere stops it before any work
         summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
     except UserInputError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -47,7 +61,21 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object]) ->
 
 
 def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type, str]]):
-    """A click command for stage ``name``; ``options`` maps an option name to (params key, type, help)."""
+    """A click command for stage ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The command (and stage module) name.
+    help_text : str
+        The command's help.
+    options : dict
+        Option name -> (params key, type, help); each option overrides that key.
+
+    Returns
+    -------
+    click.Command
+    """
 
     dest_to_key = {opt.replace("-", "_"): key for opt, (key, _, _) in options.items()}
 
@@ -73,6 +101,8 @@ def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type,
 @click.version_option(package_name="mmmlab")
 def main():
     """mmm-lab: check whether a Media Mix Model tells the truth."""
+    # the command's own process, before any stage imports mlflow: no usage reports leave the machine
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 main.add_command(stage_command("generate", "Simulate data/mmm_data.csv and data/truth.json.", {

@@ -141,7 +141,7 @@ def test_realism_outside_zero_one_is_rejected(params, realism):
         ("generate.noise.sd=-0.1", "generate.noise.sd"),
         ("generate.baseline.level=-1", "generate.baseline.level"),
         ("generate.economy.initial.Stable=0.5", "generate.economy.initial"),
-        ("generate.economy.transition.Growth.Boom=0.1", "generate.economy.transition.Growth"),
+        ("generate.economy.transition.Growth.Boom=0.1", "generate.economy.transition.Growth.Boom"),
         ("generate.events=[{name: X, date: 13-45, multiplier: 1}]", "generate.events.0.date"),
         ("generate.events=[{name: X, date: 02-14, multiplier: -1}]", "generate.events.0.multiplier"),
         ("generate.preset=nosuch", "generate.preset"),
@@ -227,15 +227,20 @@ def test_flatten_names_nested_keys():
 def test_data_spec_reads_the_mapping(params, tmp_path):
     spec = data_spec(params)
     assert spec.date == "Date" and spec.target == "Total_Sales" and spec.channels is None
-    assert spec.controls == ("Economic_Condition", "Seasonal_Event", "Experiment_Channel")
+    assert spec.controls == ("Economic_Condition", "Seasonal_Event")
+    assert (spec.experiment_column, spec.experiment_none) == ("Experiment_Channel", "None")
     assert spec.path.name == "mmm_data.csv" and spec.path.is_absolute()
     own = data_spec({"data": {"path": str(tmp_path / "x.csv"), "truth": None, "date": "d", "target": "y",
-                              "channels": ["a", "b"], "controls": None}})
+                              "channels": ["a", "b"], "controls": None, "experiments": {"column": None}}})
     assert own.truth is None and own.channels == ("a", "b") and own.controls == () and own.path == tmp_path / "x.csv"
+    assert own.experiment_column is None and own.experiment_none == "None"
 
 
 @pytest.mark.parametrize("override, key", [("data.channels=[]", "data.channels"), ("data.channels=TV", "data.channels"),
-                                           ("data.controls=Economic_Condition", "data.controls")])
+                                           ("data.controls=Economic_Condition", "data.controls"),
+                                           ("data.experiments.column=[a]", "data.experiments.column"),
+                                           ("data.experiments.none=off", "data.experiments.none"),  # YAML: false
+                                           ("data.experiments=Experiment_Channel", "data.experiments")])
 def test_bad_data_spec_names_the_key(params, override, key):
     assert _error(params, override, build=data_spec).startswith(f"{key}:")
 

@@ -78,7 +78,8 @@ def test_user_csv_without_truth_or_controls_skips_what_it_cannot_draw(project):
     })
     frame.to_csv(project / "mine.csv", index=False)
     params = load_params()
-    for item in ("data.path=mine.csv", "data.truth=", "data.date=week", "data.target=Revenue", "data.controls=[]"):
+    for item in ("data.path=mine.csv", "data.truth=", "data.date=week", "data.target=Revenue", "data.controls=[]",
+                 "data.experiments.column="):
         set_key(params, item)
     stale = project / OUT / "figures" / "hill_curves.png"
     stale.parent.mkdir(parents=True)

@@ -1,20 +1,24 @@
 """params.yaml -> one validated, frozen spec per stage; project paths and ``--set`` overrides.
 
 Every stage reads its own section through this package; every error names the dotted key.
+:func:`validate` checks every section at once and rejects keys no spec reads.
 """
 
 from mmmlab.config.check import CheckSpec, check_spec
 from mmmlab.config.data import GENERATED_COLUMNS, GENERATED_CSV, GENERATED_TRUTH, DataSpec, data_spec
 from mmmlab.config.fit import FitSpec, ModelSpec, SamplerSpec, fit_spec
-from mmmlab.config.loading import PARAMS_FILE, experiment_name, flatten, load_params, project_root, resolve, set_key
+from mmmlab.config.loading import PARAMS_FILE, flatten, load_params, project_root, resolve, set_key
 from mmmlab.config.recover import RecoverySpec, recovery_spec
 from mmmlab.config.report import ReportSettings, report_settings
 from mmmlab.config.section import Section, check_number
 from mmmlab.config.simulation import SimulationSpec, generate_section, simulation_spec
+from mmmlab.config.tracking import TrackingSpec, experiment_name, tracking_spec
+from mmmlab.config.validation import validate
 
 __all__ = [
     "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_TRUTH", "PARAMS_FILE", "CheckSpec", "DataSpec", "FitSpec",
-    "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "check_number",
-    "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section", "load_params",
-    "project_root", "recovery_spec", "report_settings", "resolve", "set_key", "simulation_spec",
+    "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "TrackingSpec",
+    "check_number", "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section",
+    "load_params", "project_root", "recovery_spec", "report_settings", "resolve", "set_key", "simulation_spec",
+    "tracking_spec", "validate",
 ]

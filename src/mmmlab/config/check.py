@@ -10,17 +10,28 @@ from mmmlab.errors import UserInputError
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """How long the adstock pulse figure runs and which grey reference decays it draws."""
+    """How long the adstock pulse figure runs and which grey reference decays it draws (defaults: params.yaml's)."""
 
-    pulse_periods: int
-    reference_decays: tuple[float, ...]
+    pulse_periods: int = 24
+    reference_decays: tuple[float, ...] = (0.1, 0.9)
 
 
 def check_spec(params: dict) -> CheckSpec:
-    """Validate ``params['check']``; every error names the key."""
-    check = Section(params.get("check"), "check")
-    periods = int(check.number("pulse_periods", lo=1, integer=True))
-    references = check.get("reference_decays")
+    """Validate the ``check`` section (every key optional).
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    CheckSpec
+    """
+    d = CheckSpec()
+    check = Section(params.get("check") or {}, "check")
+    periods = int(check.number("pulse_periods", d.pulse_periods, lo=1, integer=True))
+    references = check.get("reference_decays", list(d.reference_decays))
     if not isinstance(references, list):
         raise UserInputError(f"check.reference_decays: expected a list of decays, got {references!r}")
     decays = tuple(check_number(v, f"check.reference_decays.{i}", lo=0, hi=1, hi_open=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmmlab.config.loading import resolve
-from mmmlab.config.section import Section
+from mmmlab.config.section import Section, defaults
 from mmmlab.errors import UserInputError
 
 GENERATED_CSV = "data/mmm_data.csv"  # the simulator's outputs (DVC outs of the generate stage)
@@ -19,32 +19,54 @@ GENERATED_COLUMNS = {  # how the generated CSV maps onto the dataset roles (see 
     "date": "Date",
     "target": "Total_Sales",
     "channels": None,
-    "controls": ["Economic_Condition", "Seasonal_Event", "Experiment_Channel"],
+    "controls": ["Economic_Condition", "Seasonal_Event"],
+    "experiments": {"column": "Experiment_Channel", "none": "None"},
 }
 
 
 # --------------------------------------------------------------------------- dataset spec
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataSpec:
-    """Where the dataset is and which columns play which role."""
+    """Where the dataset is and which columns play which role.
+
+    Only ``channels`` and ``experiment_none`` have defaults (params.yaml's): the other keys
+    describe the user's data and are required.
+    """
 
     path: Path
     truth: Path | None
     date: str
     target: str
-    channels: tuple[str, ...] | None
+    channels: tuple[str, ...] | None = None  # None: every "<name>_Spend" column
     controls: tuple[str, ...]
+    # the text column naming the channel under experiment in each period (None: no such column); the
+    # dataset counts it among the controls, listed in data.controls or not
+    experiment_column: str | None
+    experiment_none: str = "None"  # its value in periods without an experiment
 
 
 def data_spec(params: dict) -> DataSpec:
+    """Validate the ``data`` section.
+
+    Parameters
+    ----------
+    params : dict
+        All params (only ``data`` is read).
+
+    Returns
+    -------
+    DataSpec
+        Paths resolved against the project root.
+    """
     d = Section(params.get("data"), "data")
-    truth = d.get("truth", None)
-    channels = d.get("channels", None)
+    truth = d.get("truth")
+    channels = d.get("channels", defaults(DataSpec).channels)
     if channels is not None and (not isinstance(channels, list) or not channels):
         raise UserInputError(f"data.channels: expected a list of spend columns or null, got {channels!r}")
-    controls = d.get("controls", None) or []
+    controls = d.get("controls") or []  # null: no controls
     if not isinstance(controls, list):
         raise UserInputError(f"data.controls: expected a list of columns, got {controls!r}")
+    column, none = _experiments(d)
     return DataSpec(
         path=resolve(str(d.get("path"))),
         truth=None if truth is None else resolve(str(truth)),
@@ -52,6 +74,33 @@ def data_spec(params: dict) -> DataSpec:
         target=str(d.get("target")),
         channels=None if channels is None else tuple(str(c) for c in channels),
         controls=tuple(str(c) for c in controls),
+        experiment_column=column,
+        experiment_none=none,
     )
 
 
+def experiment_role(params: dict) -> tuple[str | None, str]:
+    """The experiment column and its "no experiment" label, for the stages that model experiments.
+
+    Parameters
+    ----------
+    params : dict
+        All params (reads ``data.experiments``).
+
+    Returns
+    -------
+    tuple
+        ``(column or None, none label)``, as :func:`data_spec` reads them.
+    """
+    return _experiments(Section(params.get("data"), "data"))
+
+
+def _experiments(d: Section) -> tuple[str | None, str]:
+    experiments = d.section("experiments")
+    column = experiments.get("column")
+    if column is not None and not isinstance(column, str):
+        raise UserInputError(f"data.experiments.column: expected a column name or null, got {column!r}")
+    none = experiments.get("none", defaults(DataSpec).experiment_none)
+    if not isinstance(none, str):  # YAML reads an unquoted no/off/null as something else
+        raise UserInputError(f"data.experiments.none: expected text, got {none!r} (quote it)")
+    return column, none

@@ -13,14 +13,31 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from mmmlab.config.section import Section
+from mmmlab.config.data import experiment_role
+from mmmlab.config.recover import ExperimentEffect
+from mmmlab.config.section import Choice, Section, defaults, unknown_key
 from mmmlab.diagnostics import Gates
 from mmmlab.errors import UserInputError
 
-SATURATIONS = ("hill", "hill_mean_response", "logistic", "michaelis_menten")
-HILL_FORMS = ("hill", "hill_mean_response")  # the simulator's curve: decay, alpha, gamma, k compare with the truth
-SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
-JAX_SAMPLERS = ("numpyro", "blackjax")  # they sample pytensor's JAX translation of the model
+
+class Saturation(Choice):
+    hill = "hill"  # the simulator's form
+    hill_mean_response = "hill_mean_response"  # the same curve, sampled by its response at mean spend
+    logistic = "logistic"
+    michaelis_menten = "michaelis_menten"
+
+
+class Sampler(Choice):
+    nutpie = "nutpie"
+    pymc = "pymc"
+    numpyro = "numpyro"
+    blackjax = "blackjax"
+
+
+SATURATIONS = tuple(Saturation)
+HILL_FORMS = (Saturation.hill, Saturation.hill_mean_response)  # the simulator's curve: comparable with the truth
+SAMPLERS = tuple(Sampler)
+JAX_SAMPLERS = (Sampler.numpyro, Sampler.blackjax)  # they sample pytensor's JAX translation of the model
 # each saturation's parameters as pymc-marketing names them (trace names: saturation_<name>)
 SATURATION_PARAMETERS = {"hill": ("slope", "kappa", "beta"), "hill_mean_response": ("slope", "kappa", "value"),
                          "logistic": ("lam", "beta"), "michaelis_menten": ("alpha", "lam")}
@@ -36,36 +53,39 @@ COMMON_PRIORS = {
 SAMPLER_PACKAGES = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """The MMM's structure."""
+    """The MMM's structure; the defaults are params.yaml's."""
 
-    l_max: int | None  # None: sized from the decay prior (bayes.l_max), at most the number of periods
-    normalize: bool
-    saturation: str
-    yearly_seasonality: int  # Fourier modes; 0 = none
-    trend: bool
-    controls: tuple[str, ...] | None  # None: every column of data.controls
-    experiment_column: str | None  # text control naming the channel under experiment in each period
-    experiment_effect: str  # "spend": window dummy x that channel's spend | "level": plain window dummy
+    l_max: int | None = None  # None: sized from the decay prior (bayes.l_max), at most the number of periods
+    normalize: bool = False
+    saturation: Saturation = Saturation.hill
+    yearly_seasonality: int = 0  # Fourier modes; 0 = none
+    trend: bool = True
+    controls: tuple[str, ...] | None = None  # None: every column of data.controls
+    experiment_column: str | None  # data.experiments.column: the text control naming the channel under experiment
+    experiment_none: str = "None"  # data.experiments.none: its label for periods without an experiment
+    experiment_effect: ExperimentEffect = ExperimentEffect.spend
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SamplerSpec:
-    name: str
-    chains: int
-    draws: int
-    tune: int
-    target_accept: float
-    random_seed: int
-    progressbar: bool
-    prior_samples: int
-    low_rank: bool  # nutpie only: low-rank modified mass matrix (learns correlated directions)
+    """The sampler's settings; the defaults are params.yaml's (the reasons are given there)."""
+
+    name: Sampler = Sampler.nutpie
+    chains: int = 4
+    draws: int = 2000
+    tune: int = 500
+    target_accept: float = 0.98
+    random_seed: int = 123
+    progressbar: bool = True
+    prior_samples: int = 1000
+    low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
 
     def sampler_config(self) -> dict:
         """Keyword arguments for ``pm.sample`` (pymc-marketing's ``sampler_config``)."""
         config = {
-            "nuts_sampler": self.name,
+            "nuts_sampler": str(self.name),
             "chains": self.chains,
             "draws": self.draws,
             "tune": self.tune,
@@ -80,119 +100,195 @@ class SamplerSpec:
         return config
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FitSpec:
+    """The ``fit`` section, validated; the scalar defaults are params.yaml's."""
+
     model: ModelSpec
     priors: dict[str, Any]  # pymc-marketing model_config: trace name -> Prior
     prior_specs: dict[str, Any]  # the same as plain YAML (for MLflow and the benchmark)
     sampler: SamplerSpec
     gates: Gates
-    strict: bool
-    hdi_prob: float
-    prior_dominated_below: float
+    strict: bool = False
+    hdi_prob: float = 0.94  # credible intervals of the fit's tables and of the report
+    prior_dominated_below: float = 0.5
 
 
 def fit_spec(params: dict) -> FitSpec:
-    """Validate the ``fit`` section; a bad value raises UserInputError naming its key."""
+    """Validate the ``fit`` section; the experiment column comes from ``data.experiments``.
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    FitSpec
+        Priors as ``pymc_extras`` Prior objects (importing pymc on the first call).
+
+    Raises
+    ------
+    UserInputError
+        A bad or missing value, naming its dotted key.
+    """
+    d = defaults(FitSpec)
     f = Section(params.get("fit"), "fit")
-    model = _model(f.section("model"))
-    sampler = _sampler(f.section("sampler"))
+    model = _model(f.section("model", optional=True), *experiment_role(params))
+    sampler = _sampler(f.section("sampler", optional=True))
     priors, plain = model_priors(f.section("priors"), model.saturation)
-    strict = f.get("strict", False)
-    if not isinstance(strict, bool):
-        raise UserInputError(f"fit.strict: {strict!r} is not true or false")
+    hdi_prob, prior_dominated_below = summary_levels(f)
     return FitSpec(
         model=model,
         priors=priors,
         prior_specs=plain,
         sampler=sampler,
-        gates=gates_spec(f.section("gates")),
-        strict=strict,
-        hdi_prob=f.number("hdi_prob", 0.94, lo=0, hi=1, lo_open=True, hi_open=True),
-        prior_dominated_below=f.number("prior_dominated_below", 0.5, lo=0, hi=1),
+        gates=gates_spec(f.section("gates", optional=True)),
+        strict=f.flag("strict", d.strict),
+        hdi_prob=hdi_prob,
+        prior_dominated_below=prior_dominated_below,
     )
 
 
-def _model(m: Section) -> ModelSpec:
-    adstock = m.section("adstock")
-    l_max = adstock.get("l_max", None)
+def summary_levels(f: Section) -> tuple[float, float]:
+    """``fit.hdi_prob`` and ``fit.prior_dominated_below``, which the report uses too.
+
+    Parameters
+    ----------
+    f : Section
+        The ``fit`` section.
+
+    Returns
+    -------
+    tuple of float
+        The HDI probability and the contraction below which a parameter is prior-dominated.
+    """
+    d = defaults(FitSpec)
+    return (f.number("hdi_prob", d.hdi_prob, lo=0, hi=1, lo_open=True, hi_open=True),
+            f.number("prior_dominated_below", d.prior_dominated_below, lo=0, hi=1))
+
+
+def _model(m: Section, experiment_column: str | None, experiment_none: str) -> ModelSpec:
+    d = defaults(ModelSpec)
+    adstock = m.section("adstock", optional=True)
+    l_max = adstock.get("l_max", d.l_max)
     if l_max is not None:
         l_max = int(adstock.number("l_max", lo=1, integer=True))
-    normalize = adstock.get("normalize", False)
-    if not isinstance(normalize, bool):
-        raise UserInputError(f"fit.model.adstock.normalize: {normalize!r} is not true or false")
-    trend = m.get("trend", True)
-    if not isinstance(trend, bool):
-        raise UserInputError(f"fit.model.trend: {trend!r} is not true or false")
-    controls = m.get("controls", None)
+    normalize = adstock.flag("normalize", d.normalize)
+    controls = m.get("controls", d.controls)
     if controls is not None and (not isinstance(controls, list) or not all(isinstance(c, str) for c in controls)):
         raise UserInputError(f"fit.model.controls: expected a list of data.controls columns or null, got {controls!r}")
-    experiments = m.section("experiments") if m.get("experiments", None) is not None else Section({}, m.key("experiments"))
-    column = experiments.get("column", None)
-    saturation = m.choice("saturation", SATURATIONS, "hill")
+    experiments = m.section("experiments", optional=True)
+    saturation = m.choice("saturation", Saturation, d.saturation)
     if saturation == "hill_mean_response" and not normalize:  # its reference, the mean spend, is the mean adstock only then
         raise UserInputError(f"{adstock.key('normalize')}: hill_mean_response needs normalised adstock (true)")
     return ModelSpec(
-        experiment_column=None if column is None else str(column),
-        experiment_effect=experiments.choice("effect", ("spend", "level"), "spend"),
+        experiment_column=experiment_column,
+        experiment_none=experiment_none,
+        experiment_effect=experiments.choice("effect", ExperimentEffect, d.experiment_effect),
         l_max=l_max,
         normalize=normalize,
         saturation=saturation,
-        yearly_seasonality=int(m.number("yearly_seasonality", 0, lo=0, integer=True)),
-        trend=trend,
+        yearly_seasonality=int(m.number("yearly_seasonality", d.yearly_seasonality, lo=0, integer=True)),
+        trend=m.flag("trend", d.trend),
         controls=None if controls is None else tuple(controls),
     )
 
 
 def _sampler(s: Section) -> SamplerSpec:
-    name = s.choice("name", SAMPLERS, "nutpie")
+    d = defaults(SamplerSpec)
+    name = s.choice("name", Sampler, d.name)
     missing = [p for p in SAMPLER_PACKAGES.get(name, ()) if importlib.util.find_spec(p) is None]
     if missing:
         raise UserInputError(
             f"fit.sampler.name: {name} needs {' and '.join(missing)}, which are not installed "
             "(pip install -e '.[samplers]', or use nutpie or pymc)"
         )
-    flags = {}
-    for flag, default in (("progressbar", True), ("low_rank", False)):
-        flags[flag] = s.get(flag, default)
-        if not isinstance(flags[flag], bool):
-            raise UserInputError(f"fit.sampler.{flag}: {flags[flag]!r} is not true or false")
     return SamplerSpec(
         name=name,
-        chains=int(s.number("chains", 4, lo=1, integer=True)),
-        draws=int(s.number("draws", 1000, lo=1, integer=True)),
-        tune=int(s.number("tune", 1000, lo=0, integer=True)),
-        target_accept=s.number("target_accept", 0.95, lo=0, hi=1, lo_open=True, hi_open=True),
-        random_seed=int(s.number("random_seed", 0, lo=0, integer=True)),
-        progressbar=flags["progressbar"],
-        low_rank=flags["low_rank"],
-        prior_samples=int(s.number("prior_samples", 1000, lo=1, integer=True)),
+        chains=int(s.number("chains", d.chains, lo=1, integer=True)),
+        draws=int(s.number("draws", d.draws, lo=1, integer=True)),
+        tune=int(s.number("tune", d.tune, lo=0, integer=True)),
+        target_accept=s.number("target_accept", d.target_accept, lo=0, hi=1, lo_open=True, hi_open=True),
+        random_seed=int(s.number("random_seed", d.random_seed, lo=0, integer=True)),
+        progressbar=s.flag("progressbar", d.progressbar),
+        low_rank=s.flag("low_rank", d.low_rank),
+        prior_samples=int(s.number("prior_samples", d.prior_samples, lo=1, integer=True)),
     )
 
 
 def model_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
-    """pymc-marketing ``model_config`` (trace name -> Prior) for the chosen saturation, and its plain form."""
-    allowed = set(COMMON_PRIORS) | set(SATURATIONS)
-    unknown = sorted(set(priors.mapping) - allowed)
+    """pymc-marketing's ``model_config`` for the chosen saturation, and its plain form.
+
+    Parameters
+    ----------
+    priors : Section
+        ``fit.priors``: the common priors and one mapping per saturation.
+    saturation : str
+        The saturation whose priors are used.
+
+    Returns
+    -------
+    tuple of dict
+        Trace name -> Prior, and trace name -> the params.yaml mapping.
+    """
+    allowed = [*COMMON_PRIORS, *SATURATIONS]
+    unknown = [name for name in priors.mapping if name not in allowed]
     if unknown:
-        raise UserInputError(f"fit.priors.{unknown[0]}: unknown prior (known: {', '.join(sorted(allowed))})")
-    own = priors.section(saturation)
-    extra = sorted(set(own.mapping) - set(SATURATION_PARAMETERS[saturation]))
-    if extra:
-        raise UserInputError(f"{own.key(extra[0])}: {saturation} has no parameter {extra[0]!r} "
-                             f"(it has {', '.join(SATURATION_PARAMETERS[saturation])})")
-    entries = [(priors, name, dims, name) for name, dims in COMMON_PRIORS.items()]
-    entries += [(own, name, "channel", f"saturation_{name}") for name in SATURATION_PARAMETERS[saturation]]
+        raise unknown_key(priors.key(unknown[0]), allowed)
     config, plain = {}, {}
-    for node, leaf, dims, trace_name in entries:
-        raw = node.get(leaf)
-        config[trace_name] = to_prior(raw, node.key(leaf), dims)
-        plain[trace_name] = raw
+    for name, dims in COMMON_PRIORS.items():
+        plain[name] = priors.get(name)
+        config[name] = to_prior(plain[name], priors.key(name), dims)
+    own_config, own_plain = saturation_priors(priors, saturation)
+    return config | own_config, plain | own_plain
+
+
+def saturation_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
+    """The priors of one saturation's parameters (``fit.priors.<saturation>``), by trace name.
+
+    Parameters
+    ----------
+    priors : Section
+        ``fit.priors``.
+    saturation : str
+        One of :data:`SATURATIONS`.
+
+    Returns
+    -------
+    tuple of dict
+        Trace name (``saturation_<parameter>``) -> Prior, and -> the params.yaml mapping.
+    """
+    own = priors.section(saturation)
+    names = SATURATION_PARAMETERS[saturation]
+    extra = [name for name in own.mapping if name not in names]
+    if extra:
+        raise unknown_key(own.key(extra[0]), list(names))
+    config, plain = {}, {}
+    for name in names:
+        raw = own.get(name)
+        config[f"saturation_{name}"] = to_prior(raw, own.key(name), "channel")
+        plain[f"saturation_{name}"] = raw
     return config, plain
 
 
 def to_prior(raw: Any, key: str, dims: str | None = None):
-    """``{distribution: Normal, mu: 0, sigma: {distribution: HalfNormal, sigma: 1}}`` -> Prior."""
+    """A prior written in params.yaml as a ``pymc_extras`` Prior.
+
+    Parameters
+    ----------
+    raw : Any
+        ``{distribution: Normal, mu: 0, sigma: {distribution: HalfNormal, sigma: 1}}``: a PyMC
+        distribution name and its parameters, each a number or such a mapping.
+    key : str
+        Its dotted key, named in errors.
+    dims : str, optional
+        The variable's dims (``channel``, ``control``, ...).
+
+    Returns
+    -------
+    pymc_extras.prior.Prior
+    """
     import pymc as pm
     from pymc_extras.prior import Prior
 
@@ -220,7 +316,18 @@ def to_prior(raw: Any, key: str, dims: str | None = None):
 
 
 def gates_spec(section: Section) -> Gates:
-    """The convergence gates of ``fit.gates``; a missing key takes the seed's threshold."""
+    """The convergence gates of ``fit.gates``.
+
+    Parameters
+    ----------
+    section : Section
+        ``fit.gates`` (every key optional).
+
+    Returns
+    -------
+    Gates
+        A missing key takes the field default of :class:`~mmmlab.diagnostics.Gates` (params.yaml's).
+    """
     d = Gates()
     return Gates(
         r_hat_max=section.number("r_hat_max", d.r_hat_max, lo=1),

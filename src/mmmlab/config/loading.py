@@ -13,7 +13,6 @@ from typing import Any
 
 import yaml
 
-from mmmlab.config.section import Section
 from mmmlab.errors import UserInputError
 
 PARAMS_FILE = "params.yaml"
@@ -21,7 +20,14 @@ PARAMS_FILE = "params.yaml"
 
 # --------------------------------------------------------------------------- paths
 def project_root() -> Path:
-    """The repository root: ``DVC_ROOT`` when DVC runs a stage, else the nearest folder with params.yaml."""
+    """The project root, against which params paths are resolved.
+
+    Returns
+    -------
+    Path
+        ``DVC_ROOT`` when DVC runs a stage (it may run from a subfolder), else the nearest folder
+        from the working directory up that holds params.yaml, else the working directory.
+    """
     if os.environ.get("DVC_ROOT"):
         return Path(os.environ["DVC_ROOT"]).resolve()
     here = Path.cwd().resolve()
@@ -32,14 +38,37 @@ def project_root() -> Path:
 
 
 def resolve(path: str | Path) -> Path:
-    """A path from params.yaml, relative to the project root."""
+    """A path from params.yaml made absolute.
+
+    Parameters
+    ----------
+    path : str or Path
+        Absolute, or relative to the project root.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     return path if path.is_absolute() else project_root() / path
 
 
 # --------------------------------------------------------------------------- raw params
 def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> dict:
-    """Read params.yaml and apply ``key.sub=value`` overrides (values parsed as YAML)."""
+    """Read the parameter file and apply overrides.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The file; None: params.yaml at the project root.
+    overrides : sequence of str
+        ``a.b.c=value`` items (values parsed as YAML), applied in order (see :func:`set_key`).
+
+    Returns
+    -------
+    dict
+        The raw params, not yet validated (:func:`mmmlab.config.validate`).
+    """
     path = Path(path) if path else project_root() / PARAMS_FILE
     try:
         raw = yaml.safe_load(path.read_text()) or {}
@@ -55,7 +84,16 @@ def load_params(path: str | Path | None = None, overrides: list[str] | tuple[str
 
 
 def set_key(raw: dict, assignment: str) -> None:
-    """Apply one ``a.b.c=value`` override in place; a number selects a list item (``windows.0.start``)."""
+    """Apply one override in place.
+
+    Parameters
+    ----------
+    raw : dict
+        The params, changed in place; missing sections on the way are created (an unknown key is
+        then reported by :func:`mmmlab.config.validate`, not here).
+    assignment : str
+        ``a.b.c=value``, the value parsed as YAML; a number selects a list item (``windows.0.start``).
+    """
     key, sep, value = assignment.partition("=")
     if not sep or not key:
         raise UserInputError(f"override {assignment!r}: expected key=value")
@@ -92,7 +130,20 @@ def _list_item(items: list, part: str, key: str):
 
 
 def flatten(tree: Any, prefix: str) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"prefix.a.b": 1}``; lists are indexed."""
+    """Dotted keys of a nested mapping (for MLflow params).
+
+    Parameters
+    ----------
+    tree : Any
+        A mapping, list or value.
+    prefix : str
+        Put before every key (``""``: none).
+
+    Returns
+    -------
+    dict
+        ``{"a": {"b": 1}}`` with prefix ``p`` -> ``{"p.a.b": 1}``; list items by index.
+    """
     if isinstance(tree, dict):
         items = tree.items()
     elif isinstance(tree, list):
@@ -106,6 +157,18 @@ def flatten(tree: Any, prefix: str) -> dict[str, Any]:
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
+    """``extra`` merged over ``base``, mapping by mapping (a preset over ``generate``).
+
+    Parameters
+    ----------
+    base, extra : dict
+        Neither is changed.
+
+    Returns
+    -------
+    dict
+        A deep copy; a mapping in both is merged, any other value of ``extra`` replaces.
+    """
     merged = copy.deepcopy(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -113,44 +176,3 @@ def deep_merge(base: dict, extra: dict) -> dict:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def experiment_name(params: dict) -> str:
-    return str(Section(params.get("tracking", {}), "tracking").get("experiment", "mmm-lab"))
-

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmmlab.config.section import Section, check_number
+from mmmlab.config.data import experiment_role
+from mmmlab.config.section import Choice, Section, check_number
 from mmmlab.errors import UserInputError
 
-BASELINES = ("multiplicative", "additive")
+
+class Baseline(Choice):
+    multiplicative = "multiplicative"  # the simulator's form
+    additive = "additive"  # intercept, trend, controls
 
 
-UNCERTAINTY = ("profile", "bootstrap", "none")
+class Uncertainty(Choice):
+    profile = "profile"  # profile likelihood
+    bootstrap = "bootstrap"  # parametric, all cores
+    none = "none"
 
 
-EXPERIMENT_EFFECTS = ("spend", "level")
+class ExperimentEffect(Choice):
+    spend = "spend"  # window dummy x that channel's spend
+    level = "level"  # plain window dummy
 
 
-RESIDUALS = ("relative", "absolute")
+class Residuals(Choice):
+    relative = "relative"  # (sales - fit) / sales: multiplicative noise
+    absolute = "absolute"
 
 
 # --------------------------------------------------------------------------- spec
@@ -24,15 +35,15 @@ RESIDUALS = ("relative", "absolute")
 class RecoverySpec:
     """The ``recover`` section of params.yaml, validated."""
 
-    baseline: str = "multiplicative"
+    baseline: Baseline = Baseline.multiplicative
     levels: str | None = "Seasonal_Event"  # multiplicative: one linear coefficient per level
     multipliers: tuple[str, ...] = ("Economic_Condition",)  # multiplicative: one multiplier per level
     trend: bool = True
     fourier: int = 0  # additive: yearly Fourier pairs
-    experiment_column: str | None = "Experiment_Channel"
+    experiment_column: str | None = "Experiment_Channel"  # from data.experiments (params.yaml's values)
     experiment_none: str = "None"
-    experiment_effect: str = "spend"
-    residuals: str = "relative"
+    experiment_effect: ExperimentEffect = ExperimentEffect.spend
+    residuals: Residuals = Residuals.relative
     nonnegative: bool = True  # alpha >= 0
     decay_bounds: tuple[float, float] = (0.0, 0.95)
     gamma_bounds: tuple[float, float] = (0.3, 3.0)
@@ -42,12 +53,13 @@ class RecoverySpec:
     starts: int = 8
     screen: int = 256
     seed: int = 0
-    uncertainty: str = "profile"
+    uncertainty: Uncertainty = Uncertainty.profile
     level: float = 0.95
     bootstrap_draws: int = 200
     bootstrap_starts: int = 2
     workers: int = 0  # 0 = every core
     decay_width: float = 0.3  # verdicts: decay interval narrower than this is "identified"
+    growth_width: float = 0.01  # verdicts: growth interval narrower than this (per period) is "identified"
     ratio: float = 2.0  # verdicts: upper/lower below this is "identified" for alpha, gamma, k
     unidentified_share: float = 0.8  # interval covering this share of the search range: "not identified"
 
@@ -79,7 +91,18 @@ def _flag(section: Section, name: str, default: bool) -> bool:
 
 
 def recovery_spec(params: dict) -> RecoverySpec:
-    """Validate ``params['recover']``; every error names the key."""
+    """Validate the ``recover`` section (every key optional) and read the experiment column's role from ``data``.
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    RecoverySpec
+        Missing keys take the field defaults of :class:`RecoverySpec`.
+    """
     d = RecoverySpec()
     r = Section(params.get("recover") or {}, "recover")
     b = Section(r.get("baseline", {}) or {}, "recover.baseline")
@@ -92,16 +115,17 @@ def recovery_spec(params: dict) -> RecoverySpec:
     if not isinstance(multipliers, list) or not all(isinstance(m, str) for m in multipliers):
         raise UserInputError(f"recover.baseline.multipliers: expected a list of column names, got {multipliers!r}")
     trend = _flag(b, "trend", d.trend)
+    experiment = experiment_role(params)  # the column is a data role: data.experiments
     return RecoverySpec(
-        baseline=b.choice("form", BASELINES, d.baseline),
+        baseline=b.choice("form", Baseline, d.baseline),
         levels=_column(b, "levels", d.levels),
         multipliers=tuple(multipliers),
         trend=trend,
         fourier=b.number("fourier", d.fourier, lo=0, hi=6, integer=True),
-        experiment_column=_column(e, "column", d.experiment_column),
-        experiment_none=str(e.get("none", d.experiment_none)),
-        experiment_effect=e.choice("effect", EXPERIMENT_EFFECTS, d.experiment_effect),
-        residuals=r.choice("residuals", RESIDUALS, d.residuals),
+        experiment_column=experiment[0],
+        experiment_none=experiment[1],
+        experiment_effect=e.choice("effect", ExperimentEffect, d.experiment_effect),
+        residuals=r.choice("residuals", Residuals, d.residuals),
         nonnegative=_flag(r, "nonnegative_effects", d.nonnegative),
         decay_bounds=_pair(bounds, "decay", d.decay_bounds, lo=0, hi=0.999),
         gamma_bounds=_pair(bounds, "gamma", d.gamma_bounds, lo=0, positive=True),
@@ -111,12 +135,13 @@ def recovery_spec(params: dict) -> RecoverySpec:
         starts=search.number("starts", d.starts, lo=1, hi=200, integer=True),
         screen=search.number("screen", d.screen, lo=1, hi=100000, integer=True),
         seed=search.number("seed", d.seed, lo=0, integer=True),
-        uncertainty=r.choice("uncertainty", UNCERTAINTY, d.uncertainty),
+        uncertainty=r.choice("uncertainty", Uncertainty, d.uncertainty),
         level=r.number("level", d.level, lo=0.5, hi=1, hi_open=True),
         bootstrap_draws=boot.number("draws", d.bootstrap_draws, lo=10, hi=100000, integer=True),
         bootstrap_starts=boot.number("starts", d.bootstrap_starts, lo=0, hi=100, integer=True),
         workers=boot.number("workers", d.workers, lo=0, hi=256, integer=True),
         decay_width=verdicts.number("decay_width", d.decay_width, lo=0, lo_open=True),
+        growth_width=verdicts.number("growth_width", d.growth_width, lo=0, lo_open=True),
         ratio=verdicts.number("ratio", d.ratio, lo=1, lo_open=True),
         unidentified_share=verdicts.number("unidentified_share", d.unidentified_share, lo=0, hi=1, lo_open=True),
     )

@@ -8,10 +8,15 @@ from typing import Any
 import pandas as pd
 
 from mmmlab.config.loading import deep_merge
-from mmmlab.config.section import Section, check_number
+from mmmlab.config.section import Choice, Section, check_number, defaults, unknown_key
 from mmmlab.errors import UserInputError
 
-FREQUENCIES = ("MS", "W-MON")
+
+class Frequency(Choice):
+    """The simulator's period: month start or weeks starting Monday (pandas offset aliases)."""
+
+    MS = "MS"
+    W_MON = "W-MON"
 
 
 # --------------------------------------------------------------------------- simulator spec
@@ -35,7 +40,7 @@ class SpendSpec:
     clip: tuple[float, float]
     smoothing: float
     floor: float
-    round_to: float
+    round_to: float = 1  # spend rounded to this unit (0: none)
 
 
 @dataclass(frozen=True)
@@ -80,15 +85,18 @@ class EventSpec:
     multiplier: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SimulationSpec:
-    """Everything the simulator needs; built from the ``generate`` section (preset merged)."""
+    """Everything the simulator needs; built from the ``generate`` section (preset merged).
+
+    The defaults are params.yaml's; every other key is required.
+    """
 
     seed: int
-    preset: str | None
+    preset: str | None = None
     start: pd.Timestamp
     end: pd.Timestamp
-    freq: str
+    freq: Frequency
     spend: SpendSpec
     channels: tuple[ChannelSpec, ...]
     experiments: ExperimentSpec
@@ -97,7 +105,7 @@ class SimulationSpec:
     baseline_level: float
     monthly_growth: float
     noise_sd: float
-    sales_round_to: float
+    sales_round_to: float = 1000  # sales rounded to this unit (0: none)
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -105,30 +113,59 @@ class SimulationSpec:
 
 
 def generate_section(params: dict) -> dict:
-    """The ``generate`` section with its preset (from ``presets``) merged over it."""
+    """The ``generate`` section with its preset merged over it.
+
+    Parameters
+    ----------
+    params : dict
+        All params; ``generate.preset`` names an entry of ``presets`` (or is null).
+
+    Returns
+    -------
+    dict
+        A new mapping when a preset is merged (deep merge), else ``params["generate"]`` itself.
+    """
     section = Section(params.get("generate"), "generate")
-    preset = section.get("preset", None)
+    preset = section.get("preset", defaults(SimulationSpec).preset)
     if preset is None:
         return section.mapping
     presets = params.get("presets") or {}
-    if preset not in presets:
-        known = ", ".join(presets) or "none defined"
+    if not isinstance(presets, dict) or preset not in presets:
+        known = ", ".join(presets) if isinstance(presets, dict) and presets else "none defined"
         raise UserInputError(f"generate.preset: {preset!r} is not a preset (known: {known})")
+    if not isinstance(presets[preset], dict):
+        raise UserInputError(f"presets.{preset}: expected a mapping of generate keys, got {presets[preset]!r}")
     return deep_merge(section.mapping, presets[preset])
 
 
 def simulation_spec(params: dict) -> SimulationSpec:
-    """Validate the simulator settings; every error names the key."""
+    """Validate the simulator settings (``generate``, its preset merged).
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    SimulationSpec
+
+    Raises
+    ------
+    UserInputError
+        A bad or missing value, naming its dotted key.
+    """
+    d = defaults(SimulationSpec)
     g = Section(generate_section(params), "generate")
     start, end = g.date("start"), g.date("end")
     if end <= start:
         raise UserInputError(f"generate.end: {end.date()} is not after generate.start {start.date()}")
-    freq = g.choice("freq", FREQUENCIES)
+    freq = g.choice("freq", Frequency)
     if len(pd.date_range(start, end, freq=freq)) < 2:
         raise UserInputError(f"generate.end: {start.date()} to {end.date()} holds fewer than two {freq} periods")
     channels = _channels(g.section("channels"))
     names = tuple(c.name for c in channels)
-    preset = g.get("preset", None)
+    preset = g.get("preset", d.preset)
     noise = g.section("noise")
     baseline = g.section("baseline")
     return SimulationSpec(
@@ -141,11 +178,11 @@ def simulation_spec(params: dict) -> SimulationSpec:
         channels=channels,
         experiments=_experiments(g.section("experiments"), names),
         economy=_economy(g.section("economy")),
-        events=_events(g.get("events", [])),
+        events=_events(g.get("events")),
         baseline_level=baseline.number("level", lo=0),
         monthly_growth=baseline.number("monthly_growth", lo=-1, lo_open=True),
         noise_sd=noise.number("sd", lo=0),
-        sales_round_to=noise.number("round_to", 0, lo=0),
+        sales_round_to=noise.number("round_to", d.sales_round_to, lo=0),
     )
 
 
@@ -155,7 +192,7 @@ def _channels(section: Section) -> tuple[ChannelSpec, ...]:
     channels = []
     for name in section.mapping:
         c = section.section(name)
-        seasonality = c.get("seasonality", [1.0] * 12)
+        seasonality = c.get("seasonality")
         if not isinstance(seasonality, list) or len(seasonality) != 12:
             raise UserInputError(f"{c.key('seasonality')}: expected 12 monthly factors, got {seasonality!r}")
         factors = tuple(check_number(v, f"{c.key('seasonality')}.{i}", lo=0) for i, v in enumerate(seasonality))
@@ -185,13 +222,13 @@ def _spend(s: Section) -> SpendSpec:
         clip=(lo, hi),
         smoothing=s.number("smoothing", lo=0, hi=1, hi_open=True),
         floor=s.number("floor", lo=0),
-        round_to=s.number("round_to", 0, lo=0),
+        round_to=s.number("round_to", defaults(SpendSpec).round_to, lo=0),
     )
 
 
 def _experiments(s: Section, channels: tuple[str, ...]) -> ExperimentSpec:
     windows = []
-    raw_windows = s.get("windows", []) or []
+    raw_windows = s.get("windows") or []  # null: no experiments
     if not isinstance(raw_windows, list):
         raise UserInputError(f"{s.key('windows')}: expected a list of windows")
     for i, raw in enumerate(raw_windows):
@@ -220,8 +257,8 @@ def _economy(s: Section) -> EconomySpec:
     def distribution(section: Section) -> tuple[float, ...]:
         unknown = set(section.mapping) - set(states)
         if unknown:
-            raise UserInputError(f"{section.path}: unknown state {sorted(unknown)[0]!r} (known: {', '.join(states)})")
-        probs = tuple(section.number(state, 0.0, lo=0, hi=1) for state in states)
+            raise unknown_key(section.key(min(unknown)), list(states))  # the states are economy.index's
+        probs = tuple(section.number(state, lo=0, hi=1) for state in states)  # every state, even at 0
         if abs(sum(probs) - 1) > 1e-6:
             raise UserInputError(f"{section.path}: probabilities sum to {sum(probs):g}, not 1")
         return probs

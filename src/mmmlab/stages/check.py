@@ -1,7 +1,7 @@
 """`mmmlab check`: a quick look at the dataset before any model sees it.
 
-Writes ``reports/data_check/``: eight figures (fewer when the data lack the columns or the
-truth a figure needs), ``summary.md`` (columns, statistics, true parameters, figures) and
+Writes ``reports/data_check/``: the figures named in ``TITLES`` (fewer when the data lack the
+columns or the truth a figure needs), ``summary.md`` (columns, statistics, true parameters, figures) and
 ``metrics.json``. Everything is computed before the first file is written.
 """
 
@@ -19,7 +19,7 @@ from mmmlab.plots import data_check as plots
 from mmmlab.transforms import geometric_adstock
 
 FOLDER = "reports/data_check"
-ECONOMY, EVENTS, EXPERIMENTS = "Economic_Condition", "Seasonal_Event", "Experiment_Channel"
+ECONOMY, EVENTS = "Economic_Condition", "Seasonal_Event"  # the generated data's controls, drawn when present
 TITLES = {
     "sales_over_time": "Sales over time",
     "spend_by_channel": "Spend by channel",
@@ -33,20 +33,39 @@ TITLES = {
 CONTROL_DESCRIPTIONS = {
     ECONOMY: "Macroeconomic condition in the period (e.g. Declining, Stable, Growth)",
     EVENTS: "Seasonal event falling in the period (e.g. Black Friday, Christmas; None)",
-    EXPERIMENTS: "Channel whose spend an experiment raised in the period (None: no experiment)",
 }
 PARAMETER_LABELS = {"decay": "Decay (λ)", "alpha": "Max impact (α)", "gamma": "Steepness (γ)", "k": "Half-saturation (k)"}
 
 
 def run(params: dict) -> str:
-    """Compute the figures, summary and metrics, write them, log the run; returns a one-line summary."""
+    """Compute the figures, summary and metrics, write them, log the run; returns a one-line summary.
+
+    Figures left over from an earlier check (a figure now skipped) are removed, so the folder
+    shows only what this dataset allows.
+
+    Parameters
+    ----------
+    params : dict
+        The raw params (sections ``check``, ``data`` and ``tracking``).
+
+    Returns
+    -------
+    str
+        Periods, channels and figures written (and how many were skipped).
+
+    Raises
+    ------
+    UserInputError
+        When the ``check`` or ``data`` section or the dataset is invalid; nothing is written then.
+    """
     check = check_spec(params)
     spec = data_spec(params)
     dataset = load_dataset(spec)
     truth = load_truth(spec.truth)
     true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
 
-    figures, skipped = build_figures(dataset, true_params, list(check.reference_decays), check.pulse_periods)
+    figures, skipped = build_figures(dataset, true_params, list(check.reference_decays), check.pulse_periods,
+                                     spec.experiment_column)
     metrics = summary_metrics(dataset)
     summary = summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
 
@@ -59,7 +78,7 @@ def run(params: dict) -> str:
     write_text(folder / "summary.md", summary)
     write_json(folder / "metrics.json", metrics)
 
-    logged = flatten(params["check"], "check") | flatten(params["data"], "data.mapping")
+    logged = flatten(params.get("check") or {}, "check") | flatten(params["data"], "data.mapping")
     with tracking.stage_run("check", params, logged, dataset):
         tracking.log_metrics({f"check.{k}": v for k, v in metrics.items()})
         tracking.log_artifacts(folder / "figures", "figures")
@@ -70,11 +89,36 @@ def run(params: dict) -> str:
 
 
 
-def build_figures(dataset: Dataset, true_params: dict, references: list[float], periods: int):
-    """The figures the data allow, by name, and a note per figure skipped."""
+def build_figures(dataset: Dataset, true_params: dict, references: list[float], periods: int,
+                  experiment_column: str | None = None):
+    """The figures the data allow, by name, and a note per figure skipped.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded dataset; the economy, event and experiment figures need those columns
+        among its controls.
+    true_params : dict
+        Channel -> its true ``decay``, ``alpha``, ``gamma``, ``k`` (empty without a truth: the
+        Hill figure is skipped and the pulse figure shows the references only).
+    references : list of float
+        Reference decays for the adstock pulse figure.
+    periods : int
+        Length of the adstock pulse figure, in periods.
+    experiment_column : str or None
+        The control naming the channel under experiment in each period (``data.experiments.column``);
+        None: the data have none, and the experiment markers are skipped.
+
+    Returns
+    -------
+    figures : dict of str to matplotlib.figure.Figure
+        By name (the keys of ``TITLES``), in page order.
+    skipped : list of str
+        One sentence per figure or feature left out, saying which column or truth is missing.
+    """
     spend = pd.DataFrame(dataset.spend, columns=list(dataset.channels))
     sales, target, controls = dataset.target, dataset.target_column, dataset.controls
-    experiments = controls[EXPERIMENTS] if EXPERIMENTS in controls else None
+    experiments = controls[experiment_column] if experiment_column in controls else None
     channels = list(dataset.channels)
     decays = {c: p["decay"] for c, p in true_params.items()}
     figures = {
@@ -100,12 +144,24 @@ def build_figures(dataset: Dataset, true_params: dict, references: list[float], 
     else:
         skipped.append(f"{TITLES['hill_curves']}: no true parameters for these channels (data.truth is null, missing or names other channels).")
     if experiments is None:
-        skipped.append(f"Experiment windows and points: no `{EXPERIMENTS}` column among data.controls.")
+        skipped.append("Experiment windows and points: the data have no experiment column (data.experiments.column).")
     return figures, skipped
 
 
 def summary_metrics(dataset: Dataset) -> dict:
-    """Size, sales level and spread, and per channel the spend mean, CV and correlation with sales."""
+    """Size, sales level and spread, and per channel the spend mean, CV and correlation with sales.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded dataset.
+
+    Returns
+    -------
+    dict
+        ``n_periods``, ``sales_mean``, ``sales_sd``, and ``spend_mean.<channel>``,
+        ``spend_cv.<channel>``, ``corr_sales.<channel>`` per channel (sample sd, ddof 1).
+    """
     sales = dataset.target
     metrics = {"n_periods": dataset.n_periods, "sales_mean": float(sales.mean()), "sales_sd": float(sales.std(ddof=1))}
     for j, channel in enumerate(dataset.channels):
@@ -117,7 +173,26 @@ def summary_metrics(dataset: Dataset) -> dict:
 
 
 def summary_markdown(dataset: Dataset, date_column: str, true_params: dict, figures: list[str], skipped: list[str]) -> str:
-    """The data-check report: dataset, columns, statistics, true parameters, figures, skipped items."""
+    """The data-check report: dataset, columns, statistics, true parameters, figures, skipped items.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded dataset.
+    date_column : str
+        The date column's name in the CSV (``data.date``).
+    true_params : dict
+        Channel -> true ``decay``, ``alpha``, ``gamma``, ``k``; empty without a truth.
+    figures : list of str
+        Names of the figures written (keys of ``TITLES``), linked as ``figures/<name>.png``.
+    skipped : list of str
+        Notes on what was left out.
+
+    Returns
+    -------
+    str
+        The markdown of ``summary.md``.
+    """
     lines = [
         "# Data check",
         "",
@@ -152,7 +227,21 @@ def summary_markdown(dataset: Dataset, date_column: str, true_params: dict, figu
 
 
 def column_rows(dataset: Dataset, date_column: str) -> list[list[str]]:
-    """Column, role and description for every column the stages use."""
+    """Column, role and description for every column the stages use.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded dataset.
+    date_column : str
+        The date column's name in the CSV.
+
+    Returns
+    -------
+    list of list of str
+        ``[column, role, description]`` rows: the date, each channel, the target, each control
+        (known controls have a fixed description, others their kind).
+    """
     rows = [[date_column, "date", f"Start of the period ({dataset.freq})"]]
     rows += [[col, "channel", f"Spend on {name} in the period"] for col, name in zip(dataset.channel_columns, dataset.channels)]
     rows.append([dataset.target_column, "target", "Sales in the period: the quantity the model explains"])
@@ -163,7 +252,20 @@ def column_rows(dataset: Dataset, date_column: str) -> list[list[str]]:
 
 
 def markdown_table(header: list[str], rows: list[list]) -> list[str]:
-    """A GitHub-flavoured markdown table as lines."""
+    """A GitHub-flavoured markdown table as lines.
+
+    Parameters
+    ----------
+    header : list of str
+        Column titles.
+    rows : list of list
+        Cells, written with ``str`` (not escaped).
+
+    Returns
+    -------
+    list of str
+        The header line, the separator line and one line per row.
+    """
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 

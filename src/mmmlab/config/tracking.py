@@ -1,0 +1,45 @@
+"""The ``tracking`` section: where MLflow files every stage's run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmmlab.config.section import Section
+
+
+@dataclass(frozen=True)
+class TrackingSpec:
+    """MLflow settings; the default is params.yaml's."""
+
+    experiment: str = "mmm-lab"  # the MLflow experiment every stage logs to
+
+
+def tracking_spec(params: dict) -> TrackingSpec:
+    """Validate the ``tracking`` section (every key optional).
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    TrackingSpec
+    """
+    t = Section(params.get("tracking") or {}, "tracking")
+    return TrackingSpec(experiment=str(t.get("experiment", TrackingSpec().experiment)))
+
+
+def experiment_name(params: dict) -> str:
+    """The MLflow experiment name (``tracking.experiment``).
+
+    Parameters
+    ----------
+    params : dict
+        All params.
+
+    Returns
+    -------
+    str
+    """
+    return tracking_spec(params).experiment
