@@ -200,13 +200,13 @@ def seed_sequential_method(dataset) -> pd.DataFrame:
         spend = dataset.spend[:, j]
         b = bounds[ch]
 
-        def adstock_objective(p):
+        def adstock_objective(p, spend=spend):
             return -np.corrcoef(geometric_adstock(spend, p[0]), resid)[0, 1] ** 2 + 0.01 * (p[0] - 0.5) ** 2
 
         decay = minimize(adstock_objective, [np.mean(b[0])], bounds=[b[0]], method="L-BFGS-B").x[0]
         s = geometric_adstock(spend, decay)
 
-        def hill_objective(p):
+        def hill_objective(p, s=s):
             a, g, k = p
             return (-np.corrcoef(hill(s, a, g, k), resid)[0, 1] ** 2 + 0.01 * ((a - 20000) / 10000) ** 2
                     + 0.01 * ((g - 0.7) / 0.3) ** 2 + 0.01 * ((k - 20000) / 10000) ** 2)

@@ -1,9 +1,11 @@
 """Classical joint recovery: one nonlinear least-squares fit of the simulator's functional form.
 
-:mod:`.model` lays out the parameters and the design, :mod:`.projection` solves the linear
-coefficients for one trial of the nonlinear ones (variable projection), :mod:`.search` finds the
-optimum, :mod:`.profile` and :mod:`.bootstrap` give intervals, :mod:`.verdicts` says what the data
-identify, and :mod:`.estimate` runs them in order. Nothing here reads the truth.
+:mod:`.layout` places the nonlinear parameters and their bounds, :mod:`.design` builds the fixed
+columns (experiments, baseline), :mod:`.model` joins them with the sales into one model,
+:mod:`.projection` solves the linear coefficients for one trial of the nonlinear ones (variable
+projection), :mod:`.search` finds the optimum, :mod:`.profile` and :mod:`.bootstrap` give
+intervals, :mod:`.verdicts` says what the data identify, and :mod:`.estimate` runs them in order.
+Nothing here reads the truth.
 """
 
 from mmmlab.recovery.estimate import Recovery, recover

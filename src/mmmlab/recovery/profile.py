@@ -25,7 +25,13 @@ from mmmlab.recovery.search import PointFit, fit_point, least_squares_fit
 
 
 class BetterOptimum(Exception):
-    """A constrained fit beat the unconstrained optimum: the search missed it; refit from here."""
+    """A constrained fit beat the unconstrained optimum: the search missed it; refit from here.
+
+    Parameters
+    ----------
+    theta : numpy.ndarray
+        The better point, a start for the refit.
+    """
 
     def __init__(self, theta):
         super().__init__("better optimum found while profiling")
@@ -34,22 +40,53 @@ class BetterOptimum(Exception):
 
 @dataclass
 class Target:
-    """One parameter to profile: how to hold it fixed and where it may go."""
+    """One parameter to profile: how to hold it fixed and where it may go.
 
-    channel: str  # channel name or "baseline"
+    Parameters
+    ----------
+    channel : str
+        Channel name, or ``"baseline"``.
+    parameter : str
+        ``decay``, ``alpha``, ``gamma``, ``k``, ``growth`` or a multiplier's name.
+    kind : str
+        ``"nl"`` (a coordinate of theta), ``"k"`` (Hill k in spend units) or ``"linear"`` (a linear coefficient).
+    index : int
+        Coordinate of theta (``nl``), channel index (``k``) or linear column (``linear``).
+    estimate : float
+        The value at the optimum, in the parameter's own units.
+    lower_bound, upper_bound : float
+        Where the search may take it.
+    log : bool
+        Walk on the log scale.
+    step : float
+        First step on the working scale.
+    path : list
+        ``(value, deviance, alpha, gamma)`` of every profiled point.
+    """
+
+    channel: str
     parameter: str
-    kind: str  # "nl" (a coordinate of theta), "k" (Hill k in spend units), "linear" (a linear coefficient)
+    kind: str
     index: int
     estimate: float
     lower_bound: float
     upper_bound: float
     log: bool
-    step: float  # first step on the working scale
-    path: list = field(default_factory=list)  # (value, deviance, alpha, gamma) of every profiled point
+    step: float
+    path: list = field(default_factory=list)
 
 
 @dataclass
 class Interval:
+    """An interval and whether each end is a search bound rather than a finding of the data.
+
+    Parameters
+    ----------
+    lower, upper : float
+    lower_at_bound, upper_at_bound : bool
+        The end is where the search stopped (a bound, or the walk's end), not where the data put it.
+    """
+
     lower: float
     upper: float
     lower_at_bound: bool
@@ -57,39 +94,132 @@ class Interval:
 
 
 # --------------------------------------------------------------------------- targets
-def targets(fit: PointFit) -> list[Target]:
+def channel_targets(fit: PointFit) -> list[Target]:
+    """Decay, alpha, gamma and k of every channel, as profile targets.
+
+    Parameters
+    ----------
+    fit : PointFit
+
+    Returns
+    -------
+    list of Target
+    """
     m, spec = fit.model, fit.model.spec
     params = fit.channel_params()
     se = dict(zip(fit.linear_table["name"], fit.linear_table["se_conditional"]))
+    d_lo, d_hi = spec.decay_bounds
+    g_lo, g_hi = spec.gamma_bounds
     out = []
     for j, ch in enumerate(m.channels):
         p = params.loc[ch]
-        d_lo, d_hi = spec.decay_bounds
-        g_lo, g_hi = spec.gamma_bounds
         k_lo, k_hi = m.k_range(j)
         alpha_step = max(float(se[f"{ch}.alpha"]), 1e-3 * abs(float(p["alpha"])), 1e-9)
         out += [
-            Target(ch, "decay", "nl", 3 * j, float(p["decay"]), d_lo, d_hi, False, 0.02 * (d_hi - d_lo)),
+            Target(ch, "decay", "nl", m.layout.channel_index(j, "decay"), float(p["decay"]), d_lo, d_hi, False,
+                   0.02 * (d_hi - d_lo)),
             Target(ch, "alpha", "linear", m.alpha_columns[ch], float(p["alpha"]), 0.0 if spec.nonnegative else -np.inf,
                    np.inf, False, alpha_step),
-            Target(ch, "gamma", "nl", 3 * j + 1, float(p["gamma"]), g_lo, g_hi, True, 0.03),
+            Target(ch, "gamma", "nl", m.layout.channel_index(j, "gamma"), float(p["gamma"]), g_lo, g_hi, True, 0.03),
             Target(ch, "k", "k", j, float(p["k"]), k_lo, k_hi, True, 0.05),
         ]
-    if m.growth_index is not None:
+    return out
+
+
+def baseline_targets(fit: PointFit) -> list[Target]:
+    """The baseline's growth and multipliers, as profile targets.
+
+    Parameters
+    ----------
+    fit : PointFit
+
+    Returns
+    -------
+    list of Target
+    """
+    m, spec = fit.model, fit.model.spec
+    out = []
+    if m.layout.growth_index is not None:
         lo, hi = spec.growth_bounds
-        out.append(Target("baseline", "growth", "nl", m.growth_index, float(fit.theta[m.growth_index]), lo, hi, False,
-                          0.005 * (hi - lo)))
-    for i, name in enumerate(m.mult_names):
+        out.append(Target("baseline", "growth", "nl", m.layout.growth_index, float(fit.theta[m.layout.growth_index]),
+                          lo, hi, False, 0.005 * (hi - lo)))
+    for i, name in enumerate(m.baseline.multiplier_names):
         lo, hi = spec.multiplier_bounds
-        idx = m.mult_offset + i
+        idx = m.layout.multiplier_offset + i
         out.append(Target("baseline", name.removeprefix("baseline."), "nl", idx, float(np.exp(fit.theta[idx])), lo, hi,
                           True, 0.01))
     return out
 
 
+def targets(fit: PointFit) -> list[Target]:
+    """Every parameter that gets an interval: the channels', then the baseline's.
+
+    Parameters
+    ----------
+    fit : PointFit
+
+    Returns
+    -------
+    list of Target
+    """
+    return channel_targets(fit) + baseline_targets(fit)
+
+
 # --------------------------------------------------------------------------- profile likelihood
+@dataclass
+class Hold:
+    """A target held at a value: the free coordinates of theta, their box and what is fixed.
+
+    Parameters
+    ----------
+    template : numpy.ndarray
+        theta with the held coordinate set; the free ones are the warm start.
+    free : numpy.ndarray of bool
+        Coordinates left to the optimiser.
+    lower, upper : numpy.ndarray
+        The box of every coordinate (a held k narrows its decay's).
+    k_fixed : dict, optional
+        ``{channel index: k}`` when k is held.
+    fixed_linear : dict, optional
+        ``{linear column: value}`` when alpha is held.
+    """
+
+    template: np.ndarray
+    free: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    k_fixed: dict | None = None
+    fixed_linear: dict | None = None
+
+    def embed(self, z) -> np.ndarray:
+        """The full theta from the free coordinates.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            Values of the free coordinates.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        theta = self.template.copy()
+        theta[self.free] = z
+        return theta
+
+
 class Profiler:
-    """Profile-likelihood intervals around one least-squares optimum."""
+    """Profile-likelihood intervals around one least-squares optimum.
+
+    Parameters
+    ----------
+    fit : PointFit
+        The optimum.
+    level : float
+        Interval level.
+    strict : bool
+        Raise :class:`BetterOptimum` when a constrained fit beats the optimum (else note it and go on).
+    """
 
     MAX_STEPS = 10  # doublings: a walk reaches 1023 first steps from the estimate
     BISECTIONS = 3
@@ -104,66 +234,115 @@ class Profiler:
         self.fits = 0
 
     def deviance(self, rss: float) -> float:
+        """The F statistic of a constrained fit's extra residual sum of squares.
+
+        Parameters
+        ----------
+        rss : float
+            The constrained fit's weighted residual sum of squares.
+
+        Returns
+        -------
+        float
+            Compared with :attr:`crit`.
+        """
         return (rss - self.fit.rss) / self.s2
 
-    def constrained(self, target: Target, value: float, warm: np.ndarray):
-        """Re-optimise everything but ``target`` held at ``value``: (rss, theta, beta) or None if infeasible."""
-        m = self.model
-        lower, upper = m.lower.copy(), m.upper.copy()
-        template = warm.copy()
-        free = np.ones(len(template), dtype=bool)
-        k_fixed, fixed_linear = None, None
+    def hold(self, target: Target, value: float, warm: np.ndarray) -> Hold | None:
+        """Hold ``target`` at ``value``.
+
+        Parameters
+        ----------
+        target : Target
+        value : float
+            In the parameter's own units.
+        warm : numpy.ndarray
+            theta to start the free coordinates from.
+
+        Returns
+        -------
+        Hold or None
+            None when no decay lets k take that value within its relative bounds.
+        """
+        layout = self.model.layout
+        hold = Hold(warm.copy(), np.ones(len(warm), dtype=bool), layout.lower.copy(), layout.upper.copy())
         if target.kind == "nl":
-            template[target.index] = np.log(value) if target.parameter not in ("decay", "gamma", "growth") else value
-            free[target.index] = False
+            linear_scale = target.parameter in ("decay", "gamma", "growth")  # k_rel and multipliers are logs in theta
+            hold.template[target.index] = value if linear_scale else np.log(value)
+            hold.free[target.index] = False
         elif target.kind == "k":
-            j = target.index
-            decays = m.decay_range_for_k(j, value)
+            j, d = target.index, layout.channel_index(target.index, "decay")
+            decays = self.model.decay_range_for_k(j, value)
             if decays is None:
                 return None
-            lower[3 * j], upper[3 * j] = decays
-            if upper[3 * j] - lower[3 * j] < 1e-9:
-                template[3 * j] = lower[3 * j]
-                free[3 * j] = False
-            free[3 * j + 2] = False
-            k_fixed = {j: value}
+            hold.lower[d], hold.upper[d] = decays
+            if hold.upper[d] - hold.lower[d] < 1e-9:
+                hold.template[d] = hold.lower[d]
+                hold.free[d] = False
+            hold.free[layout.channel_index(j, "log_k_rel")] = False
+            hold.k_fixed = {j: value}
         else:
-            fixed_linear = {target.index: value}
+            hold.fixed_linear = {target.index: value}
+        return hold
 
-        def embed(z):
-            theta = template.copy()
-            theta[free] = z
-            return theta
+    def constrained(self, target: Target, value: float, warm: np.ndarray):
+        """Re-optimise everything but ``target`` held at ``value``.
 
-        def fun(z):
-            return m.residuals(embed(z), k_fixed, fixed_linear)
+        Parameters
+        ----------
+        target : Target
+        value : float
+        warm : numpy.ndarray
+            theta to start from (the previous point of the walk).
 
-        def jac(z):
-            return m.jacobian(embed(z), k_fixed, fixed_linear)[:, free]
-
-        # the path's warm start; when that lands outside the interval, also the optimum's values
-        # (the profile may jump between branches; a point is only called "outside" after both)
-        best = None
-        for start in (template, self._anchor(template, free)):
-            if best is not None and (2 * best.cost - self.fit.rss) / self.s2 <= self.crit:
-                break
-            if best is not None and np.allclose(start[free], template[free]):
-                break
-            self.fits += 1
-            res = least_squares_fit(fun, start[free], lower[free], upper[free], jac=jac, max_nfev=200, tol=1e-7)
-            if best is None or res.cost < best.cost:
-                best = res
-        theta = embed(best.x)
-        beta, resid = m.solve(theta, k_fixed, fixed_linear)
+        Returns
+        -------
+        tuple or None
+            ``(rss, theta, beta)``, or None when the value is infeasible.
+        """
+        m = self.model
+        hold = self.hold(target, value, warm)
+        if hold is None:
+            return None
+        theta = hold.embed(self._best_constrained(hold).x)
+        beta, resid = m.solve(theta, hold.k_fixed, hold.fixed_linear)
         rss = float(resid @ resid)
         if rss < self.fit.rss - self.tolerance:
             full = theta.copy()
             if target.kind == "k":  # k held fixed: theta's k_rel must be set to match
-                full[3 * target.index + 2] = np.log(value / np.median(m.media(theta, k_fixed)[0][:, target.index]))
+                j = target.index
+                median = np.median(m.media(theta, hold.k_fixed)[0][:, j])
+                full[m.layout.channel_index(j, "log_k_rel")] = np.log(value / median)
             if self.strict:
                 raise BetterOptimum(full)
             self.better_found = True  # intervals stay valid but conservative (RSS_min is too high)
         return rss, theta, beta
+
+    def _best_constrained(self, hold: Hold):
+        """Least squares from the path's warm start and, when that lands outside the interval, from the optimum.
+
+        The profile may jump between branches; a point is only called "outside" after both.
+        """
+        m, free = self.model, hold.free
+
+        def fun(z):
+            return m.residuals(hold.embed(z), hold.k_fixed, hold.fixed_linear)
+
+        def jac(z):
+            return m.jacobian(hold.embed(z), hold.k_fixed, hold.fixed_linear)[:, free]
+
+        best = None
+        for start in (hold.template, self._anchor(hold.template, free)):
+            if best is not None and (2 * best.cost - self.fit.rss) / self.s2 <= self.crit:
+                break
+            if best is not None and np.allclose(start[free], hold.template[free]):
+                break
+            self.fits += 1
+            res = least_squares_fit(fun, start[free], hold.lower[free], hold.upper[free], jac=jac, max_nfev=200,
+                                    tol=1e-7)
+            if best is None or res.cost < best.cost:
+                best = res
+        return best
 
     def _anchor(self, template, free):
         anchor = template.copy()
@@ -174,11 +353,25 @@ class Profiler:
         if target.channel in self.model.channels:
             j = self.model.channels.index(target.channel)
             alpha = value if target.parameter == "alpha" else beta[self.model.alpha_columns[target.channel]]
-            gamma = value if target.parameter == "gamma" else theta[3 * j + 1]
+            gamma = value if target.parameter == "gamma" else theta[self.model.layout.channel_index(j, "gamma")]
             target.path.append((float(value), float(dev), float(alpha), float(gamma)))
 
     def side(self, target: Target, direction: int) -> tuple[float, bool]:
-        """The interval's end on one side and whether it is a search bound (or the walk's end)."""
+        """Walk from the estimate to where the deviance crosses the critical value.
+
+        Parameters
+        ----------
+        target : Target
+        direction : int
+            +1 upwards, -1 downwards.
+
+        Returns
+        -------
+        end : float
+            The interval's end on that side.
+        at_bound : bool
+            The end is a search bound or the walk's end, not a crossing.
+        """
         to_work = np.log if target.log else (lambda v: v)
         from_work = np.exp if target.log else (lambda u: u)
         bound = target.upper_bound if direction > 0 else target.lower_bound
@@ -229,6 +422,17 @@ class Profiler:
         return float(from_work(u))
 
     def interval(self, target: Target) -> Interval:
+        """The profile interval of ``target``.
+
+        Parameters
+        ----------
+        target : Target
+
+        Returns
+        -------
+        Interval
+            Always holding the estimate.
+        """
         lower, lower_bound = self.side(target, -1)
         upper, upper_bound = self.side(target, +1)
         return Interval(min(lower, target.estimate), max(upper, target.estimate), lower_bound, upper_bound)
@@ -236,7 +440,26 @@ class Profiler:
 
 def profile_fit(fit: PointFit, spec: RecoverySpec, max_restarts: int = 3, only: set[str] | None = None):
     """Profile every parameter (or those named in ``only``); if profiling finds a better optimum,
-    refit from it and start again."""
+    refit from it and start again.
+
+    Parameters
+    ----------
+    fit : PointFit
+    spec : RecoverySpec
+        ``level`` and, for refits, the search settings.
+    max_restarts : int
+        Refits allowed; after them a better optimum is only noted (``search_incomplete``).
+    only : set of str, optional
+        Parameter names to profile (``{"decay"}``); None: every one.
+
+    Returns
+    -------
+    fit : PointFit
+        The optimum the intervals are around (a refit when profiling found a better one).
+    found : list of (Target, Interval)
+    info : dict
+        ``profile_fits``, ``critical_value``, ``restarts``, ``search_incomplete``.
+    """
     restarts = 0
     while True:
         profiler = Profiler(fit, spec.level, strict=restarts < max_restarts)

@@ -1,7 +1,12 @@
-"""Variable projection: for one trial of the nonlinear parameters, the linear solve, residuals and Jacobian."""
+"""Variable projection: for one trial of the nonlinear parameters, the linear solve, residuals and Jacobian.
+
+Every coefficient that enters linearly (baseline, alpha, experiments) is solved exactly for each
+``theta``, so the search runs over the nonlinear parameters only.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,62 +25,185 @@ def _svd_solve(a, b):
     return vt.T @ ((u.T @ b) / sv), u, sv, vt
 
 
-def _frozen(mapping):
+def frozen(mapping) -> tuple | None:
+    """A hashable, order-free form of a ``{index: value}`` mapping: part of a cache key.
+
+    Parameters
+    ----------
+    mapping : dict or None
+
+    Returns
+    -------
+    tuple or None
+        Sorted ``(index, value)`` pairs; None when the mapping is empty or None.
+    """
     return None if not mapping else tuple(sorted((int(k), float(v)) for k, v in mapping.items()))
 
 
+@dataclass(frozen=True, eq=False)
+class Media:
+    """Every channel's adstock and unit-alpha Hill column for one ``theta``.
+
+    Parameters
+    ----------
+    decay, gamma : numpy.ndarray, shape (channels,)
+    adstock : numpy.ndarray, shape (periods, channels)
+    median : numpy.ndarray, shape (channels,)
+        Median adstocked spend: the unit of ``k_rel``.
+    k : numpy.ndarray, shape (channels,)
+        Hill half-saturation in spend units (``k_rel * median``, or the value held fixed).
+    h : numpy.ndarray, shape (periods, channels)
+        ``hill(adstock, 1, gamma, k)``.
+    """
+
+    decay: np.ndarray
+    gamma: np.ndarray
+    adstock: np.ndarray
+    median: np.ndarray
+    k: np.ndarray
+    h: np.ndarray
+
+
+def media(spend: np.ndarray, theta, k_fixed: dict[int, float] | None = None) -> Media:
+    """The media columns of ``theta``'s channel blocks.
+
+    Parameters
+    ----------
+    spend : numpy.ndarray, shape (periods, channels)
+    theta : numpy.ndarray
+        Nonlinear parameters; the first ``3 * channels`` are (decay, gamma, log k_rel) per channel.
+    k_fixed : dict, optional
+        ``{channel index: k}`` held at a value in spend units (profiling k), overriding ``k_rel``.
+
+    Returns
+    -------
+    Media
+    """
+    c = spend.shape[1]
+    block = theta[: 3 * c].reshape(c, 3)
+    decay, gamma = block[:, 0], block[:, 1]
+    adstock = geometric_adstock(spend, decay)
+    median = np.median(adstock, axis=0)
+    k = np.exp(block[:, 2]) * median
+    for j, value in (k_fixed or {}).items():
+        k[j] = value
+    return Media(decay, gamma, adstock, median, k, hill(adstock, 1.0, gamma, k))
+
+
+@dataclass(frozen=True, eq=False)
+class ActiveSet:
+    """The linear least-squares solution over the columns left free.
+
+    Parameters
+    ----------
+    coef : numpy.ndarray
+        Coefficients of the ``active`` columns.
+    u, sv, vt : numpy.ndarray
+        Thin SVD of the weighted active columns (rank-truncated).
+    active : numpy.ndarray of bool
+        Columns solved for (neither fixed nor held at zero).
+    at_zero : list of int
+        Alpha columns held at zero by the constraint alpha >= 0.
+    """
+
+    coef: np.ndarray
+    u: np.ndarray
+    sv: np.ndarray
+    vt: np.ndarray
+    active: np.ndarray
+    at_zero: list[int]
+
+
+def nonnegative_solve(xw: np.ndarray, yw: np.ndarray, free: np.ndarray, alphas: list[int]) -> ActiveSet:
+    """Least squares of ``yw`` on the ``free`` columns of ``xw`` with the ``alphas`` columns kept >= 0.
+
+    A channel cannot lower sales, so an active set runs over the alpha columns: the most negative
+    is held at zero and the fit repeated; a held column is released when it would lower the
+    residuals again. A column held at zero drops out of the projection exactly as a fixed one does.
+
+    Parameters
+    ----------
+    xw : numpy.ndarray, shape (periods, linear)
+        The weighted design.
+    yw : numpy.ndarray, shape (periods,)
+        The weighted target (fixed coefficients already subtracted).
+    free : numpy.ndarray of bool
+        Columns to solve for.
+    alphas : list of int
+        Free columns that must not be negative (empty: unconstrained).
+
+    Returns
+    -------
+    ActiveSet
+    """
+    zero: set[int] = set()
+    for _ in range(4 * len(alphas) + 1):
+        active = free.copy()
+        active[list(zero)] = False
+        coef, u, sv, vt = _svd_solve(xw[:, active], yw)
+        trial = np.zeros(len(free))
+        trial[active] = coef
+        negative = [i for i in alphas if active[i] and trial[i] < 0]
+        if negative:
+            zero.add(min(negative, key=lambda i: trial[i]))
+            continue
+        resid = yw - u @ (u.T @ yw)
+        gains = {i: xw[:, i] @ resid for i in zero}
+        release = [i for i, gain in gains.items() if gain > 1e-12 * (1.0 + abs(yw @ yw))]
+        if not release:
+            break
+        zero.remove(max(release, key=gains.get))
+    return ActiveSet(coef, u, sv, vt, active, sorted(zero))
+
+
 class Evaluation:
-    """One trial of the nonlinear parameters: design, linear solve (SVD), residuals, Jacobian."""
+    """One trial of the nonlinear parameters: design, linear solve (SVD), residuals, Jacobian.
+
+    Parameters
+    ----------
+    model : JointModel
+        The design and the (weighted) target.
+    theta : numpy.ndarray
+        The nonlinear parameters (see :class:`~mmmlab.recovery.layout.ParameterLayout`).
+    k_fixed : dict, optional
+        ``{channel index: k}`` held fixed in spend units.
+    fixed_linear : dict, optional
+        ``{linear column: value}`` held fixed.
+
+    Attributes
+    ----------
+    beta : numpy.ndarray
+        Every linear coefficient (fixed ones included).
+    resid : numpy.ndarray
+        Weighted residuals.
+    x : numpy.ndarray
+        The design at ``theta``.
+    """
 
     def __init__(self, model: JointModel, theta, k_fixed=None, fixed_linear=None):
         self.model, self.theta = model, theta
         self.k_fixed = dict(k_fixed or {})
-        m = model
-        c = m.n_channels
-        block = theta[: 3 * c].reshape(c, 3)
-        decay, gamma = block[:, 0], block[:, 1]
-        s = geometric_adstock(m.spend, decay)
-        med = np.median(s, axis=0)
-        k = np.exp(block[:, 2]) * med
-        for j, value in self.k_fixed.items():
-            k[j] = value
-        h = hill(s, 1.0, gamma, k)
-        self.adstock, self.median, self.k, self.h, self.decay, self.gamma = s, med, k, h, decay, gamma
-        self.factor = m.base_factor(theta) if m.level_names else None
-        x = m._design(theta, h)
-        self.x = x
-        xw = x * m.w[:, None]
+        self.media = media(model.spend, theta, self.k_fixed)
+        self.factor = model.base_factor(theta) if model.baseline.multiplicative else None
+        self.x = model.columns(self.media.h, self.factor)
+        self._solve(fixed_linear or {})
+
+    def _solve(self, fixed_linear: dict[int, float]) -> None:
+        m = self.model
+        xw = self.x * m.w[:, None]
         yw = m.yw
         beta = np.zeros(m.n_linear)
         free = np.ones(m.n_linear, dtype=bool)
-        for i, value in (fixed_linear or {}).items():
+        for i, value in fixed_linear.items():
             yw = yw - xw[:, i] * value
             beta[i] = value
             free[i] = False
-        # alpha >= 0 (a channel cannot lower sales): an active set over the alpha columns; a column
-        # held at zero drops out of the projection exactly as a fixed coefficient does
         alphas = [i for i in m.alpha_columns.values() if free[i]] if m.spec.nonnegative else []
-        zero: set[int] = set()
-        for _ in range(4 * len(alphas) + 1):
-            active = free.copy()
-            active[list(zero)] = False
-            coef, u, sv, vt = _svd_solve(xw[:, active], yw)
-            trial = np.zeros(m.n_linear)
-            trial[active] = coef
-            negative = [i for i in alphas if active[i] and trial[i] < 0]
-            if negative:
-                zero.add(min(negative, key=lambda i: trial[i]))
-                continue
-            resid = yw - u @ (u.T @ yw)
-            gains = {i: xw[:, i] @ resid for i in zero}
-            release = [i for i, gain in gains.items() if gain > 1e-12 * (1.0 + abs(yw @ yw))]
-            if not release:
-                break
-            zero.remove(max(release, key=gains.get))
-        beta[active] = coef
-        self.u, self.sv, self.vt, self.beta, self.free = u, sv, vt, beta, active
-        self.at_zero = sorted(zero)
-        self.resid = yw - u @ (u.T @ yw)
+        solved = nonnegative_solve(xw, yw, free, alphas)
+        beta[solved.active] = solved.coef
+        self.u, self.sv, self.vt, self.beta, self.free = solved.u, solved.sv, solved.vt, beta, solved.active
+        self.at_zero = solved.at_zero
+        self.resid = yw - self.u @ (self.u.T @ yw)
 
     def jacobian(self) -> np.ndarray:
         """d resid / d theta of the variable-projection residuals (Golub-Pereyra, both terms).
@@ -86,13 +214,28 @@ class Evaluation:
 
         Each ``theta_i`` moves one Hill column (channel parameters) or the baseline level columns
         (growth, multipliers), so both terms are built from those columns only.
+
+        Returns
+        -------
+        numpy.ndarray, shape (periods, len(theta))
         """
-        m, n, c = self.model, self.model.n, self.model.n_channels
-        n_nl = len(m.nl_names)
-        d = np.zeros((n, n_nl))  # d (design @ beta) / d theta
+        m = self.model
+        n_nl = len(m.layout)
+        d = np.zeros((m.n, n_nl))  # d (design @ beta) / d theta
         g = np.zeros((n_nl, m.n_linear))  # dA_i^T r
         wr = m.w * self.resid
-        s, h, k, gamma = self.adstock, self.h, self.k, self.gamma
+        self._media_terms(d, g, wr)
+        if self.factor is not None:
+            self._baseline_terms(d, g, wr)
+        dw = d * m.w[:, None]
+        first = dw - self.u @ (self.u.T @ dw)
+        second = self.u @ ((self.vt @ g[:, self.free].T) / self.sv[:, None])
+        return -(first + second)
+
+    def _hill_derivatives(self):
+        """d h / d (decay, gamma, log k_rel) per period and channel (k held fixed: no decay-through-median term)."""
+        c = self.model.n_channels
+        s, h, k, gamma = self.media.adstock, self.media.h, self.media.k, self.media.gamma
         hh = h * (1.0 - h)
         positive = s > 0
         safe = np.where(positive, s, 1.0)
@@ -100,37 +243,43 @@ class Evaluation:
         dh_ds = np.where(positive, hh * gamma / safe, 0.0)
         # d S / d decay: S_t = X_t + decay * S_{t-1}  =>  dS_t = S_{t-1} + decay * dS_{t-1}
         lagged = np.vstack([np.zeros((1, c)), s[:-1]])
-        ds_dd = geometric_adstock(lagged, self.decay)
+        ds_dd = geometric_adstock(lagged, self.media.decay)
+        n = self.model.n
         lo, hi = (n - 1) // 2, n // 2
         order = np.argsort(s, axis=0, kind="stable")
-        cols = np.arange(c)
-        dmed_dd = 0.5 * (ds_dd[order[lo], cols] + ds_dd[order[hi], cols])
+        dmed_dd = 0.5 * (ds_dd[order[lo], np.arange(c)] + ds_dd[order[hi], np.arange(c)])
         dh_dlogk = -hh * gamma
         dh_dd = dh_ds * ds_dd
-        dh_dgamma = hh * log_ratio
-        nb = m.n_base_linear
         for j in range(c):
-            if j not in self.k_fixed:
-                dh_dd[:, j] += dh_dlogk[:, j] * dmed_dd[j] / self.median[j]
+            if j not in self.k_fixed:  # k = k_rel * median(S): a decay moves k through the median
+                dh_dd[:, j] += dh_dlogk[:, j] * dmed_dd[j] / self.media.median[j]
+        return dh_dd, hh * log_ratio, dh_dlogk
+
+    def _media_terms(self, d, g, wr) -> None:
+        m = self.model
+        nb = m.n_base_linear
+        dh_dd, dh_dgamma, dh_dlogk = self._hill_derivatives()
+        for j in range(m.n_channels):
             blocks = (dh_dd[:, j], dh_dgamma[:, j], dh_dlogk[:, j] if j not in self.k_fixed else None)
             for i, col in enumerate(blocks):
                 if col is None:
                     continue
                 d[:, 3 * j + i] = col * self.beta[nb + j]
                 g[3 * j + i, nb + j] = col @ wr
-        if self.factor is not None:
-            nl_levels = len(m.level_names)
-            level_beta = m.level_dummies @ self.beta[:nl_levels]
-            derivs = []
-            if m.growth_index is not None:
-                derivs.append((m.growth_index, self.factor * m.t / (1.0 + self.theta[m.growth_index])))
-            for codes, sl in zip(m.mult_codes, m.mult_slices):
-                for i in range(sl.stop - sl.start):
-                    derivs.append((m.mult_offset + sl.start + i, self.factor * (codes == i + 1)))
-            for idx, dfactor in derivs:
-                d[:, idx] = level_beta * dfactor
-                g[idx, :nl_levels] = m.level_dummies.T @ (dfactor * wr)
-        dw = d * m.w[:, None]
-        first = dw - self.u @ (self.u.T @ dw)
-        second = self.u @ ((self.vt @ g[:, self.free].T) / self.sv[:, None])
-        return -(first + second)
+
+    def _baseline_terms(self, d, g, wr) -> None:
+        m = self.model
+        layout, baseline = m.layout, m.baseline
+        n_levels = len(baseline.level_names)
+        level_beta = baseline.level_dummies @ self.beta[:n_levels]
+        derivs = []
+        if layout.growth_index is not None:
+            derivs.append((layout.growth_index, self.factor * m.t / (1.0 + self.theta[layout.growth_index])))
+        index = layout.multiplier_offset
+        for multiplier in baseline.multipliers:
+            for code in range(1, len(multiplier.levels)):
+                derivs.append((index, self.factor * (multiplier.codes == code)))
+                index += 1
+        for idx, dfactor in derivs:
+            d[:, idx] = level_beta * dfactor
+            g[idx, :n_levels] = baseline.level_dummies.T @ (dfactor * wr)

@@ -18,7 +18,27 @@ from mmmlab.recovery.model import JointModel
 
 # --------------------------------------------------------------------------- optimisation
 def least_squares_fit(fun, x0, lower, upper, jac="2-point", max_nfev: int | None = None, tol: float = 1e-10):
-    """``scipy.optimize.least_squares`` (trust region reflective) with tight tolerances."""
+    """``scipy.optimize.least_squares`` (trust region reflective) with tight tolerances.
+
+    Parameters
+    ----------
+    fun : callable
+        Residuals of the free parameters.
+    x0 : numpy.ndarray
+        Start; moved just inside the box, where the trust region method may start.
+    lower, upper : numpy.ndarray
+        The search box.
+    jac : callable or str
+        Jacobian of ``fun``, or scipy's finite-difference scheme.
+    max_nfev : int, optional
+        Most residual evaluations.
+    tol : float
+        ``xtol``, ``ftol`` and ``gtol``.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+    """
     x0 = np.clip(x0, lower + 1e-10 * (upper - lower), upper - 1e-10 * (upper - lower))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -27,27 +47,61 @@ def least_squares_fit(fun, x0, lower, upper, jac="2-point", max_nfev: int | None
 
 
 def space_filling_starts(model: JointModel, n: int, seed: int) -> np.ndarray:
-    """A Latin hypercube of ``n`` points in the search box (plus its centre first)."""
-    sampler = qmc.LatinHypercube(d=len(model.lower), seed=np.random.default_rng(seed))
-    unit = np.vstack([np.full(len(model.lower), 0.5), sampler.random(max(n - 1, 0))])
-    start = model.lower + unit * (model.upper - model.lower)
-    if model.growth_index is not None:  # growth: start flat, the data move it
-        start[:, model.growth_index] = np.clip(0.0, model.lower[model.growth_index], model.upper[model.growth_index])
+    """A Latin hypercube of ``n`` points in the search box (its centre first).
+
+    Parameters
+    ----------
+    model : JointModel
+    n : int
+        Number of points.
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, len(theta))
+    """
+    layout = model.layout
+    sampler = qmc.LatinHypercube(d=len(layout), seed=np.random.default_rng(seed))
+    unit = np.vstack([np.full(len(layout), 0.5), sampler.random(max(n - 1, 0))])
+    start = layout.lower + unit * (layout.upper - layout.lower)
+    g = layout.growth_index
+    if g is not None:  # growth: start flat, the data move it
+        start[:, g] = np.clip(0.0, layout.lower[g], layout.upper[g])
     return start
 
 
 def multistart(model: JointModel, starts: int, screen: int, seed: int, extra: np.ndarray | None = None):
-    """Screen a space-filling design by RSS, polish the best ``starts`` points; returns (best, all results)."""
+    """Screen a space-filling design by RSS, then run least squares from the best ``starts`` points.
+
+    Parameters
+    ----------
+    model : JointModel
+    starts : int
+        Least-squares runs.
+    screen : int
+        Size of the space-filling design they are chosen from.
+    seed : int
+    extra : numpy.ndarray, optional
+        Another start, run first (a known good point).
+
+    Returns
+    -------
+    best : scipy.optimize.OptimizeResult
+        The lowest cost, polished further.
+    results : list of scipy.optimize.OptimizeResult
+        Every run.
+    """
+    lower, upper = model.layout.lower, model.layout.upper
     candidates = space_filling_starts(model, max(screen, starts), seed)
     rss = np.array([model.rss(x) for x in candidates])
     order = np.argsort(rss)[:starts]
     chosen = candidates[order]
     if extra is not None:
         chosen = np.vstack([np.atleast_2d(extra), chosen])
-    results = [least_squares_fit(model.residuals, x, model.lower, model.upper, jac=model.jacobian, max_nfev=300, tol=1e-8)
+    results = [least_squares_fit(model.residuals, x, lower, upper, jac=model.jacobian, max_nfev=300, tol=1e-8)
                for x in chosen]
     best = min(results, key=lambda r: 2 * r.cost)
-    polished = least_squares_fit(model.residuals, best.x, model.lower, model.upper, jac=model.jacobian, max_nfev=3000)
+    polished = least_squares_fit(model.residuals, best.x, lower, upper, jac=model.jacobian, max_nfev=3000)
     if polished.cost <= best.cost:
         results.append(polished)
         best = polished
@@ -56,7 +110,26 @@ def multistart(model: JointModel, starts: int, screen: int, seed: int, extra: np
 
 @dataclass
 class PointFit:
-    """The least-squares optimum and what follows from it (no intervals)."""
+    """The least-squares optimum and what follows from it (no intervals).
+
+    Parameters
+    ----------
+    model : JointModel
+    theta : numpy.ndarray
+        The nonlinear parameters at the optimum.
+    beta : numpy.ndarray
+        The linear coefficients solved at ``theta``.
+    rss : float
+        Weighted residual sum of squares.
+    n_starts : int
+        Least-squares runs made.
+    n_converged_to_best : int
+        Runs that ended at the best cost (within 1e-6): how often the search agrees with itself.
+    seconds : float
+        Wall time of the search.
+    linear_table : pandas.DataFrame
+        :func:`linear_table` at the optimum.
+    """
 
     model: JointModel
     theta: np.ndarray
@@ -69,6 +142,7 @@ class PointFit:
 
     @property
     def df_resid(self) -> int:
+        """Residual degrees of freedom: periods minus every fitted parameter."""
         return self.model.n - self.model.n_params
 
     @property
@@ -77,28 +151,54 @@ class PointFit:
         return float(np.sqrt(self.rss / self.df_resid))
 
     def channel_params(self) -> pd.DataFrame:
+        """The channels' parameters in the simulator's units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            decay, alpha, gamma, k (spend units), indexed by channel.
+        """
         m = self.model
         _, k, _ = m.media(self.theta)
         rows = []
         for j, ch in enumerate(m.channels):
-            d, g, _ = self.theta[m.channel_slice(j)]
+            d, g, _ = self.theta[m.layout.channel_slice(j)]
             rows.append({"channel": ch, "decay": d, "alpha": self.beta[m.alpha_columns[ch]], "gamma": g, "k": k[j]})
         return pd.DataFrame(rows).set_index("channel")
 
     def components(self) -> pd.DataFrame:
-        """Fitted sales split into baseline, experiments and each channel, per period."""
+        """Fitted sales split into baseline, experiments and each channel, per period.
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`components`.
+        """
         return components(self.model, self.theta, self.beta)
 
     def fitted(self) -> np.ndarray:
+        """Fitted sales.
+
+        Returns
+        -------
+        numpy.ndarray, shape (periods,)
+        """
         return self.components().sum(axis=1).to_numpy()
 
     def fit_statistics(self) -> dict:
+        """How well the optimum fits, and how the search went.
+
+        Returns
+        -------
+        dict
+            r2, mape, rmse, sigma, weighted_rss, sizes and search statistics, as plain numbers.
+        """
         y, f = self.model.y, self.fitted()
         resid = y - f
         return {
             "n_periods": int(self.model.n),
             "n_parameters": int(self.model.n_params),
-            "n_nonlinear": int(len(self.model.nl_names)),
+            "n_nonlinear": len(self.model.layout),
             "df_resid": int(self.df_resid),
             "r2": float(1 - resid @ resid / np.sum((y - y.mean()) ** 2)),
             "mape": float(100 * np.mean(np.abs(resid / y))),
@@ -111,15 +211,35 @@ class PointFit:
         }
 
     def baseline_params(self) -> dict:
+        """The baseline's nonlinear parameters.
+
+        Returns
+        -------
+        dict
+            ``growth`` (per period) and each multiplier by its name (``"Economic_Condition[Growth]"``).
+        """
         m, out = self.model, {}
-        if m.growth_index is not None:
-            out["growth"] = float(self.theta[m.growth_index])
-        for name, value in zip(m.mult_names, self.theta[m.mult_offset:]):
+        if m.layout.growth_index is not None:
+            out["growth"] = float(self.theta[m.layout.growth_index])
+        for name, value in zip(m.baseline.multiplier_names, m.layout.log_multipliers(self.theta)):
             out[name.removeprefix("baseline.")] = float(np.exp(value))
         return out
 
 
 def components(model: JointModel, theta, beta) -> pd.DataFrame:
+    """Fitted sales split into baseline, experiments and each channel.
+
+    Parameters
+    ----------
+    model : JointModel
+    theta, beta : numpy.ndarray
+        Nonlinear and linear parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per part, indexed by date; the columns sum to the fitted sales.
+    """
     x = model.design(theta)
     nb = model.n_base_linear
     cols = {"baseline": x[:, :nb] @ beta[:nb]}
@@ -131,21 +251,59 @@ def components(model: JointModel, theta, beta) -> pd.DataFrame:
 
 
 def linear_table(model: JointModel, theta) -> pd.DataFrame:
-    """statsmodels WLS of the linear coefficients at the optimum; standard errors are conditional on theta."""
+    """statsmodels WLS of the linear coefficients at ``theta``; standard errors are conditional on theta.
+
+    Parameters
+    ----------
+    model : JointModel
+    theta : numpy.ndarray
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``coef``, ``se_conditional`` per linear coefficient.
+    """
     x = model.design(theta)
     res = sm.WLS(model.y, x, weights=model.w**2).fit()
     return pd.DataFrame({"name": model.linear_names, "coef": res.params, "se_conditional": res.bse})
 
 
 def fit_point(model: JointModel, spec: RecoverySpec, extra_start: np.ndarray | None = None) -> PointFit:
-    """The multi-start least-squares optimum of ``model``."""
+    """The multi-start least-squares optimum of ``model``.
+
+    Parameters
+    ----------
+    model : JointModel
+    spec : RecoverySpec
+        ``starts``, ``screen`` and ``seed`` of the search.
+    extra_start : numpy.ndarray, optional
+        A point to start from as well (a better optimum found while profiling).
+
+    Returns
+    -------
+    PointFit
+    """
     t0 = time.perf_counter()
     best, results = multistart(model, spec.starts, spec.screen, spec.seed, extra_start)
-    return point_from(model, best.x, len(results), sum(2 * r.cost <= 2 * best.cost * (1 + 1e-6) + 1e-12 for r in results),
-                      time.perf_counter() - t0)
+    at_best = sum(2 * r.cost <= 2 * best.cost * (1 + 1e-6) + 1e-12 for r in results)
+    return point_from(model, best.x, len(results), at_best, time.perf_counter() - t0)
 
 
 def point_from(model: JointModel, theta, n_starts=1, n_best=1, seconds=0.0) -> PointFit:
+    """The :class:`PointFit` at ``theta`` (linear coefficients solved there).
+
+    Parameters
+    ----------
+    model : JointModel
+    theta : array_like
+    n_starts, n_best : int
+        Search statistics to record.
+    seconds : float
+
+    Returns
+    -------
+    PointFit
+    """
     theta = np.asarray(theta, dtype=float)
     beta, resid = model.solve(theta)
     return PointFit(model=model, theta=theta, beta=beta, rss=float(resid @ resid), n_starts=n_starts,

@@ -9,7 +9,20 @@ from mmmlab.recovery.profile import Interval, Target
 
 
 # --------------------------------------------------------------------------- verdicts
-def _fmt(parameter: str, value: float) -> str:
+def format_value(parameter: str, value: float) -> str:
+    """A value as the verdict sentences print it.
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter's name: growth gets 4 decimals.
+    value : float
+
+    Returns
+    -------
+    str
+        3 significant digits, growth to 4 decimals, large values with thousands separators.
+    """
     if not np.isfinite(value):
         return "inf" if value > 0 else "-inf"
     if parameter in ("decay", "gamma", "growth") or abs(value) < 10:
@@ -18,41 +31,79 @@ def _fmt(parameter: str, value: float) -> str:
 
 
 def verdict(target: Target, interval: Interval, spec: RecoverySpec, level: float) -> tuple[str, str]:
-    """('identified' | 'weakly identified' | 'not identified', a sentence in plain words)."""
+    """What an interval says about a parameter, in one word and one plain sentence.
+
+    Alpha, gamma, k and the multipliers are judged by the ratio of their interval's ends
+    (``spec.ratio``), decay and growth by the interval's width (``spec.decay_width``,
+    ``spec.growth_width``). An interval over ``spec.unidentified_share`` of the search range, or
+    reaching both search bounds, is "not identified"; in between, "weakly identified".
+
+    Parameters
+    ----------
+    target : Target
+        The parameter, its estimate and search bounds.
+    interval : Interval
+    spec : RecoverySpec
+        The verdict thresholds.
+    level : float
+        The interval's level, for the sentence.
+
+    Returns
+    -------
+    word : str
+        ``"identified"``, ``"weakly identified"`` or ``"not identified"``.
+    sentence : str
+    """
     name = f"{target.parameter} of {target.channel}"
-    pct = f"{100 * level:.0f}%"
     lo, hi = interval.lower, interval.upper
-    span = f"{pct} interval {_fmt(target.parameter, lo)}-{_fmt(target.parameter, hi)}"
-    ends = []
-    if interval.lower_at_bound:
-        ends.append("lower")
-    if interval.upper_at_bound:
-        ends.append("upper")
-    reach = f", reaching the {' and '.join(ends)} search bound{'s' if len(ends) == 2 else ''}" if ends else ""
+    span = f"{100 * level:.0f}% interval {format_value(target.parameter, lo)}-{format_value(target.parameter, hi)}"
     if target.parameter == "alpha" and lo <= 0 <= hi:
-        return "not identified", f"{name}: not identified, the channel's effect is not distinguishable from zero ({span})"
+        return "not identified", (f"{name}: not identified, the channel's effect is not distinguishable from zero "
+                                  f"({span})")
     if target.log or target.parameter == "alpha":
-        if lo <= 0 or not np.isfinite(hi):
-            share = 1.0
-            ratio = np.inf
-        else:
-            ratio = hi / lo
-            full = (np.log(target.upper_bound / target.lower_bound)
-                    if np.isfinite(target.upper_bound) and target.lower_bound > 0 else np.inf)
-            share = np.log(ratio) / full if np.isfinite(full) else 0.0
-        identified = ratio < spec.ratio and not (interval.lower_at_bound or interval.upper_at_bound)
+        identified, share = _by_ratio(target, interval, spec)
     else:
-        width = hi - lo
-        share = width / (target.upper_bound - target.lower_bound)
-        limit = spec.decay_width if target.parameter == "decay" else spec.decay_width * (target.upper_bound - target.lower_bound)
-        # a decay interval may touch 0 (no carry-over) and still be identified
-        identified = width < limit and not interval.upper_at_bound
-    both = interval.lower_at_bound and interval.upper_at_bound
+        identified, share = _by_width(target, interval, spec)
+    reach = _bounds_reached(interval)
+    estimate = format_value(target.parameter, target.estimate)
     if identified:
-        return "identified", f"{name}: identified, {_fmt(target.parameter, target.estimate)} ({span})"
-    if both or share >= spec.unidentified_share:
+        return "identified", f"{name}: identified, {estimate} ({span})"
+    if (interval.lower_at_bound and interval.upper_at_bound) or share >= spec.unidentified_share:
         return "not identified", f"{name}: not identified, {span}{reach}"
-    return "weakly identified", f"{name}: weakly identified, {_fmt(target.parameter, target.estimate)} ({span}{reach})"
+    return "weakly identified", f"{name}: weakly identified, {estimate} ({span}{reach})"
+
+
+def _bounds_reached(interval: Interval) -> str:
+    ends = [end for end, hit in (("lower", interval.lower_at_bound), ("upper", interval.upper_at_bound)) if hit]
+    return f", reaching the {' and '.join(ends)} search bound{'s' if len(ends) == 2 else ''}" if ends else ""
+
+
+def _by_ratio(target: Target, interval: Interval, spec: RecoverySpec) -> tuple[bool, float]:
+    """(identified, share of the log search range covered) for a parameter judged by upper / lower."""
+    lo, hi = interval.lower, interval.upper
+    if lo <= 0 or not np.isfinite(hi):
+        share, ratio = 1.0, np.inf
+    else:
+        ratio = hi / lo
+        full = (np.log(target.upper_bound / target.lower_bound)
+                if np.isfinite(target.upper_bound) and target.lower_bound > 0 else np.inf)
+        share = np.log(ratio) / full if np.isfinite(full) else 0.0
+    identified = ratio < spec.ratio and not (interval.lower_at_bound or interval.upper_at_bound)
+    return identified, share
+
+
+def _by_width(target: Target, interval: Interval, spec: RecoverySpec) -> tuple[bool, float]:
+    """(identified, share of the search range covered) for decay and growth, judged by width."""
+    width = interval.upper - interval.lower
+    share = width / (target.upper_bound - target.lower_bound)
+    if target.parameter == "decay":
+        # a decay interval may touch 0 (no carry-over is an answer) and still be identified
+        return width < spec.decay_width and not interval.upper_at_bound, share
+    if target.parameter == "growth":
+        # a search bound on growth is no natural value: an interval cut by one says nothing about how far it goes
+        reached = interval.lower_at_bound or interval.upper_at_bound
+        return width < spec.growth_width and not reached, share
+    raise ValueError(f"no width threshold for {target.parameter!r}")
 
 
 def ratio_only(k_target: Target, k_interval: Interval, alpha_verdict: str, crit: float) -> str | None:
@@ -62,6 +113,22 @@ def ratio_only(k_target: Target, k_interval: Interval, alpha_verdict: str, crit:
     ``alpha * (S / k)**gamma``, so only ``alpha / k**gamma`` is pinned down. The sign: along
     the k profile (points inside the interval) alpha rises with k and ``alpha / k**gamma``
     varies far less than alpha itself.
+
+    Parameters
+    ----------
+    k_target : Target
+        The channel's k, with its profile path.
+    k_interval : Interval
+        k's interval.
+    alpha_verdict : str
+        The verdict on the same channel's alpha.
+    crit : float
+        The profile's critical value: path points at or below it are inside the interval.
+
+    Returns
+    -------
+    str or None
+        The sentence, or None when the claim does not hold.
     """
     if not k_interval.upper_at_bound or alpha_verdict == "identified":
         return None
@@ -69,7 +136,9 @@ def ratio_only(k_target: Target, k_interval: Interval, alpha_verdict: str, crit:
     if len(inside) < 3:
         return None
     k, a, g = (np.array(x) for x in zip(*inside))
-    if np.corrcoef(np.log(k), np.log(a))[0, 1] < 0.9:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.corrcoef(np.log(k), np.log(a))[0, 1]
+    if not correlation >= 0.9:  # NaN too: alpha constant along the path does not follow k
         return None
     combo = a / k**g
     spread_combo = np.log(combo.max() / combo.min())
