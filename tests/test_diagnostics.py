@@ -10,7 +10,7 @@ from mmmlab.diagnostics import Gates, check_convergence, parameter_summary
 from mmmlab.errors import UserInputError
 
 
-def trace(shift_last_chain=0.0, divergent=0, energy_sd=1.0, seed=0):
+def trace(shift_last_chain=0.0, divergent=0, energy_sd=1.0, seed=0, without=()):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(4, 500))
     a[3] += shift_last_chain
@@ -28,6 +28,7 @@ def trace(shift_last_chain=0.0, divergent=0, energy_sd=1.0, seed=0):
     steps = rng.normal(size=(4, 500))
     energy = np.cumsum(steps, axis=1) if energy_sd == 0 else steps * energy_sd
     stats = xr.Dataset({"diverging": (("chain", "draw"), diverging), "energy": (("chain", "draw"), energy)})
+    stats = stats.drop_vars(list(without))  # a sampler that records fewer statistics
     return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
 
 
@@ -52,8 +53,23 @@ def test_divergences_fail_the_gate_and_are_counted():
 
 def test_low_bfmi_fails():
     verdict = check_convergence(trace(energy_sd=0), Gates())
-    bfmi = [c for c in verdict.checks if c.name == "min_bfmi"][0]
+    bfmi = _check(verdict, "min_bfmi")
     assert bfmi.value < 0.3 and not bfmi.passed
+
+
+def _check(verdict, name):
+    return next(c for c in verdict.checks if c.name == name)
+
+
+@pytest.mark.parametrize(("statistic", "gate"), [("diverging", "divergences"), ("energy", "min_bfmi")])
+def test_a_missing_statistic_fails_its_gate_and_says_so(statistic, gate):
+    """No divergence record is not zero divergences: a gate that cannot be checked fails, and says why."""
+    verdict = check_convergence(trace(without=(statistic,)), Gates())
+    check = _check(verdict, gate)
+    assert not check.passed and not verdict.passed
+    assert "missing" in check.sentence(), check.sentence()
+    others = [c for c in verdict.checks if c.name != gate]
+    assert all(c.passed for c in others) and all("missing" not in c.sentence() for c in others)
 
 
 def test_per_date_variables_are_not_structural():

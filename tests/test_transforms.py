@@ -65,6 +65,28 @@ def test_adstock_of_constant_spend_approaches_equilibrium():
     np.testing.assert_allclose(equilibrium_adstock([10.0, 10.0], [0.5, 0.0]), [20.0, 10.0])
 
 
+def test_truncated_equilibrium_sums_the_kernel_lags():
+    # 10 * (1 + 0.5 + 0.25) with three lags; a decay of exactly 1 keeps every lag whole: 10 * 4
+    assert equilibrium_adstock(10.0, 0.5, 3) == pytest.approx(17.5)
+    assert equilibrium_adstock(10.0, 1.0, 4) == pytest.approx(40.0)
+    np.testing.assert_allclose(equilibrium_adstock(1.0, [0.5, 0.0, 1.0], 2), [1.5, 1.0, 2.0])
+    # with one lag the adstock is the spend itself
+    assert equilibrium_adstock(7.0, 0.9, 1) == pytest.approx(7.0)
+
+
+def test_equilibrium_keeps_xarray_labels():
+    import xarray as xr
+
+    decay = xr.DataArray([[0.5, 1.0]], dims=("draw", "channel"), coords={"channel": ["TV", "Radio"]})
+    spend = xr.DataArray([10.0, 2.0], dims="channel", coords={"channel": ["TV", "Radio"]})
+    truncated = equilibrium_adstock(spend, decay, 3)
+    assert isinstance(truncated, xr.DataArray) and set(truncated.dims) == {"draw", "channel"}
+    assert float(truncated.sel(channel="TV", draw=0)) == pytest.approx(17.5)  # 10 * 1.75
+    assert float(truncated.sel(channel="Radio", draw=0)) == pytest.approx(6.0)  # 2 * 3 lags at decay 1
+    untruncated = equilibrium_adstock(spend, decay.sel(channel=["TV"]))
+    assert float(untruncated.sel(channel="TV", draw=0)) == pytest.approx(20.0)  # 10 / (1 - 0.5)
+
+
 def test_adstock_weights_are_powers_of_the_decay():
     np.testing.assert_allclose(adstock_weights(0.5, 3), [1.0, 0.5, 0.25])
     np.testing.assert_allclose(adstock_weights(0.5, 3, normalize=True), [1 / 1.75, 0.5 / 1.75, 0.25 / 1.75])

@@ -34,8 +34,15 @@ class GateCheck:
     rule: str  # how value must compare with threshold: "<", ">" or "<="
     passed: bool
 
+    @property
+    def missing(self) -> bool:
+        """The trace lacks what the gate needs (its value is NaN); such a gate never passes."""
+        return bool(np.isnan(self.value))
+
     def sentence(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
+        if self.missing:
+            return f"{self.name}: missing from the trace (must be {self.rule} {self.threshold:g}): {verdict}"
         return f"{self.name} = {self.value:.4g} (must be {self.rule} {self.threshold:g}): {verdict}"
 
 
@@ -74,7 +81,11 @@ def parameter_summary(idata, hdi_prob: float = 0.94) -> pd.DataFrame:
 
 
 def check_convergence(idata, gates: Gates) -> Verdict:
-    """Apply the gates to a fitted DataTree (groups ``posterior`` and ``sample_stats``)."""
+    """Apply the gates to a fitted DataTree (groups ``posterior`` and ``sample_stats``).
+
+    A statistic missing from ``sample_stats`` (``diverging``, ``energy``) fails its gate: a value
+    of NaN, which :meth:`GateCheck.sentence` reports as missing.
+    """
     posterior = idata["posterior"].to_dataset()
     names = structural_variables(posterior)
     subset = posterior[names]
@@ -82,14 +93,15 @@ def check_convergence(idata, gates: Gates) -> Verdict:
     ess_bulk = _extreme(az.ess(subset, method="bulk"), np.nanmin)
     ess_tail = _extreme(az.ess(subset, method="tail"), np.nanmin)
     stats = idata["sample_stats"].to_dataset()
-    divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
+    # a statistic the sampler did not record is unknown, not good: NaN fails every comparison below
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else float("nan")
     bfmi = float(np.min(az.bfmi(idata)["energy"].values)) if "energy" in stats else float("nan")
     return Verdict(
         checks=(
             GateCheck("max_r_hat", r_hat, gates.r_hat_max, "<", r_hat < gates.r_hat_max),
             GateCheck("min_ess_bulk", ess_bulk, gates.ess_bulk_min, ">", ess_bulk > gates.ess_bulk_min),
             GateCheck("min_ess_tail", ess_tail, gates.ess_tail_min, ">", ess_tail > gates.ess_tail_min),
-            GateCheck("divergences", divergences, gates.divergences_max, "<=", divergences <= gates.divergences_max),
+            GateCheck("divergences", divergences, gates.divergences_max, "<=", bool(divergences <= gates.divergences_max)),
             GateCheck("min_bfmi", bfmi, gates.bfmi_min, ">", bool(bfmi > gates.bfmi_min)),
         )
     )

@@ -1,18 +1,22 @@
 """Truth vs estimate: read only after estimation, never by the code that estimates.
 
-Shared by the recovery and fit stages: parameter errors and interval coverage, per-type
-RMSE/NRMSE (the seed's summary rows), and contribution errors (SRMSE as in PyMC Labs' MMM
-benchmark: RMSE over time divided by the mean true contribution).
+Shared by the recovery and fit stages: the truth on the data's dates, parameter errors and
+interval coverage, per-type RMSE/NRMSE (the seed's summary rows), contribution errors (SRMSE as in
+PyMC Labs' MMM benchmark: RMSE over time divided by the mean true contribution), and the fit
+stage's comparison of its posterior tables with the truth.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from mmmlab.errors import UserInputError
+from mmmlab.transforms import equilibrium_adstock, hill_derivative
 
 PARAMETERS = ("decay", "alpha", "gamma", "k")
 
@@ -24,6 +28,7 @@ class Truth:
     freq: str
     channels: dict[str, dict[str, float]]  # channel -> {decay, alpha, gamma, k}
     contributions: pd.DataFrame  # index dates; columns baseline, experiments, <channels>
+    path: Path | None = None  # the file it was read from, for messages
 
     @property
     def channel_contributions(self) -> pd.DataFrame:
@@ -37,7 +42,44 @@ def load_truth(path: Path | None) -> Truth | None:
     raw = json.loads(Path(path).read_text())
     contributions = pd.DataFrame(raw["contributions"], index=pd.DatetimeIndex(raw["dates"], name="date"))
     channels = {name: {p: float(spec[p]) for p in PARAMETERS} for name, spec in raw["channels"].items()}
-    return Truth(freq=raw["freq"], channels=channels, contributions=contributions)
+    return Truth(freq=raw["freq"], channels=channels, contributions=contributions, path=Path(path))
+
+
+def align_truth(truth: Truth, dates) -> Truth:
+    """The truth on the data's dates, matched by date (never by position).
+
+    Parameters
+    ----------
+    truth : Truth
+        As read by :func:`load_truth`.
+    dates : array-like of datetime
+        The data's periods, in the data's order.
+
+    Returns
+    -------
+    Truth
+        The same truth with its contributions in the order of ``dates``.
+
+    Raises
+    ------
+    UserInputError
+        The truth's dates are not the data's: one line naming the truth file and the earliest
+        date that is in one but not the other.
+    """
+    dates = pd.DatetimeIndex(dates)
+    known = truth.contributions.index
+    unmatched = dates.difference(known).union(known.difference(dates))
+    if len(unmatched):
+        first = unmatched[0]
+        where = "the data but not the truth" if first in dates else "the truth but not the data"
+        raise UserInputError(f"{truth.path or 'truth'}: its dates do not match the data's "
+                             f"({len(known)} vs {len(dates)} periods): {first.date()} is in {where}")
+    return replace(truth, contributions=truth.contributions.reindex(dates).rename_axis("date"))
+
+
+def covers(lower, true, upper):
+    """Whether the closed interval [lower, upper] holds ``true`` (elementwise; False where any is NaN)."""
+    return (lower <= true) & (true <= upper)
 
 
 def parameter_table(truth: Truth, estimates: pd.DataFrame) -> pd.DataFrame:
@@ -45,7 +87,7 @@ def parameter_table(truth: Truth, estimates: pd.DataFrame) -> pd.DataFrame:
 
     ``estimates`` has columns channel, parameter, estimate, lower, upper (interval bounds may be
     NaN). Returns one row per (channel, parameter) with true, difference %, abs/rel error and
-    whether the interval covers the truth.
+    whether the interval covers the truth (None when a bound is missing).
     """
     rows = []
     for rec in estimates.itertuples(index=False):
@@ -63,7 +105,7 @@ def parameter_table(truth: Truth, estimates: pd.DataFrame) -> pd.DataFrame:
                 "rel_error": abs(rec.estimate - true) / abs(true) if true else np.nan,
                 "lower": rec.lower,
                 "upper": rec.upper,
-                "covered": bool(rec.lower <= true <= rec.upper) if not np.isnan([rec.lower, rec.upper]).any() else None,
+                "covered": bool(covers(rec.lower, true, rec.upper)) if not np.isnan([rec.lower, rec.upper]).any() else None,
             }
         )
     return pd.DataFrame(rows)
@@ -114,25 +156,127 @@ def true_marginal_roas(truth: Truth, mean_spend: pd.Series) -> pd.Series:
     """Per channel: extra sales per extra unit of spend at the mean spend held forever.
 
     The adstock settles at ``equilibrium_adstock(mean, decay)``; one more unit of spend in one
-    period adds ``hill_derivative(S) / (1 - decay)`` sales over the following periods.
+    period adds ``equilibrium_adstock(1, decay)`` units of adstock over the following periods, each
+    worth ``hill_derivative(S)`` sales.
     """
-    from mmmlab.transforms import equilibrium_adstock, hill_derivative
-
     out = {}
     for channel, mean in mean_spend.items():
         if channel not in truth.channels:
             continue
         p = truth.channels[channel]
         level = equilibrium_adstock(mean, p["decay"])
-        out[channel] = float(hill_derivative(level, p["alpha"], p["gamma"], p["k"]) / (1.0 - p["decay"]))
+        out[channel] = float(hill_derivative(level, p["alpha"], p["gamma"], p["k"]) * equilibrium_adstock(1.0, p["decay"]))
     return pd.Series(out)
 
 
 def interval_table(true: pd.Series, estimates: pd.DataFrame) -> pd.DataFrame:
-    """``estimates`` (index channel; columns mean, median, lower, upper) with the truth, errors and coverage."""
+    """``estimates`` (index channel; columns mean, median, lower, upper) with the truth, errors and coverage.
+
+    ``covered`` is None where the truth is unknown (NaN).
+    """
     table = estimates.copy()
     table["true"] = true.reindex(table.index)
     table["rel_error"] = (table["mean"] - table["true"]).abs() / table["true"].abs()
-    inside = (table["lower"] <= table["true"]) & (table["true"] <= table["upper"])
+    inside = covers(table["lower"], table["true"], table["upper"])
     table["covered"] = inside.astype(object).where(table["true"].notna(), None)
     return table
+
+
+def contributions_vs_truth(true: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per-period contribution intervals with the truth and whether each interval covers it.
+
+    Parameters
+    ----------
+    true : pandas.DataFrame
+        True contributions: index the dates, one column per channel.
+    intervals : pandas.DataFrame
+        Columns date, channel, mean, median, lower, upper (the fit's ``contributions`` table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``intervals`` with ``true`` and ``covered`` added, in the same row order.
+    """
+    table = intervals.set_index(["date", "channel"])
+    true_long = true.rename_axis("date").rename_axis("channel", axis=1).stack()
+    table["true"] = true_long.reindex(table.index).to_numpy()
+    table["covered"] = covers(table["lower"], table["true"], table["upper"])
+    return table.reset_index()
+
+
+def fit_comparison(truth: Truth, tables: dict[str, pd.DataFrame], spend: pd.DataFrame,
+                   parameters: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """The fit's posterior tables against the truth, and headline numbers for metrics.
+
+    Parameters
+    ----------
+    truth : Truth
+        Aligned with the data (:func:`align_truth`).
+    tables : dict of str to pandas.DataFrame
+        The fit's estimate tables (:func:`mmmlab.bayes.estimate_tables`): ``parameters``,
+        ``contributions``, ``contribution_totals`` and ``roas``.
+    spend : pandas.DataFrame
+        Spend per period (index the dates), one column per channel of the fit.
+    parameters : bool
+        Whether the parameters are the simulator's (a Hill form) and so comparable with the truth.
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        ``parameters_vs_truth`` (when ``parameters``), ``contributions_vs_truth``,
+        ``contribution_errors`` and ``roas_vs_truth``.
+    summary : dict of str to float
+        Finite headline numbers: coverage and NRMSE per parameter type, relative errors, SRMSE
+        and total error per channel, ROAS relative errors.
+    """
+    channels = [c for c in spend.columns if c in truth.channels]
+    summary: dict[str, float] = {}
+    out: dict[str, pd.DataFrame] = {}
+    if parameters:
+        est = tables["parameters"].rename(columns={"mean": "estimate"})
+        est = est[["channel", "parameter", "estimate", "lower", "upper", "median"]]
+        table = parameter_table(truth, est[est["parameter"].isin(PARAMETERS)])
+        table = table.merge(est[["channel", "parameter", "median"]], on=["channel", "parameter"])
+        out["parameters_vs_truth"] = table
+        for row in type_summary(table).itertuples():
+            summary[f"coverage.{row.parameter}"] = row.coverage
+            summary[f"nrmse_pct.{row.parameter}"] = row.nrmse_pct
+        for row in table.itertuples():
+            summary[f"rel_error.{row.parameter}.{row.channel}"] = row.rel_error
+    true_contrib = truth.channel_contributions[channels]
+    over_time = contributions_vs_truth(true_contrib, tables["contributions"])
+    out["contributions_vs_truth"] = over_time
+    mean = over_time.pivot(index="date", columns="channel", values="mean")[channels]
+    errors = contribution_errors(true_contrib, mean)
+    totals = tables["contribution_totals"].set_index("channel").loc[channels]
+    errors["lower"], errors["upper"] = totals["lower"].to_numpy(), totals["upper"].to_numpy()
+    errors["covered"] = covers(errors["lower"], errors["true_total"], errors["upper"])
+    errors["coverage_over_time"] = over_time.groupby("channel")["covered"].mean().reindex(channels).to_numpy()
+    out["contribution_errors"] = errors
+    for row in errors.itertuples():
+        summary[f"srmse.{row.channel}"] = row.srmse
+        summary[f"total_error_pct.{row.channel}"] = row.total_error_pct
+    summary["srmse.max"] = float(errors["srmse"].max())
+    spend = spend[channels]
+    roas = tables["roas"]
+    rows = []
+    for metric, true in [("roas", true_roas(truth, spend)), ("marginal_roas", true_marginal_roas(truth, spend.mean()))]:
+        table = interval_table(true, roas[roas["metric"] == metric].set_index("channel")[["mean", "median", "lower", "upper"]])
+        rows.append(table.assign(metric=metric).reset_index())
+        for channel, row in table.iterrows():
+            summary[f"{metric}_rel_error.{channel}"] = row["rel_error"]
+    columns = ["metric", "channel", "true", "mean", "median", "lower", "upper", "rel_error", "covered"]
+    out["roas_vs_truth"] = pd.concat(rows, ignore_index=True)[columns]
+    return out, {k: float(v) for k, v in summary.items() if v is not None and np.isfinite(v)}
+
+
+def headline(summary: dict[str, float]) -> list[str]:
+    """The truth comparison in sentences: coverage per parameter type and contribution SRMSE per channel."""
+    lines = []
+    covered = [f"{p} {summary[f'coverage.{p}']:.0%}" for p in PARAMETERS if f"coverage.{p}" in summary]
+    if covered:
+        lines.append(f"Truth inside the HDI: {', '.join(covered)} of channels.")
+    srmse = [f"{k.split('.', 1)[1]} {v:.2f}" for k, v in summary.items() if k.startswith("srmse.") and k != "srmse.max"]
+    if srmse:
+        lines.append(f"Contribution SRMSE (RMSE / mean true contribution): {', '.join(srmse)}.")
+    return lines

@@ -71,9 +71,38 @@ def adstock_weights(decay, l_max: int, normalize: bool = False):
     return weights / weights.sum(axis=-1, keepdims=True) if normalize else weights
 
 
-def equilibrium_adstock(spend, decay):
-    """Adstock reached when ``spend`` is repeated every period forever: ``spend / (1 - decay)``."""
-    return np.asarray(spend, dtype=float) / (1.0 - np.asarray(decay, dtype=float))
+def equilibrium_adstock(spend, decay, l_max: int | None = None):
+    """Adstock reached when ``spend`` is repeated every period: ``spend * sum_{l < l_max} decay**l``.
+
+    The one definition of the steady-state kernel sum: with ``spend = 1`` it is the kernel's total
+    weight (pymc-marketing's normalisation, and the adstock one extra unit of spend adds over time).
+
+    Parameters
+    ----------
+    spend : float, numpy.ndarray or xarray.DataArray
+        Spend per period (broadcast against ``decay``).
+    decay : float, numpy.ndarray or xarray.DataArray
+        Geometric decay in [0, 1].
+    l_max : int or None
+        Lags of the kernel; None for every lag (the simulator's adstock): ``spend / (1 - decay)``.
+
+    Returns
+    -------
+    numpy.ndarray or xarray.DataArray
+        A DataArray when either input is one (coordinates kept), else numpy. With ``l_max`` a
+        decay of exactly 1 gives ``spend * l_max``.
+    """
+    import xarray as xr
+
+    labelled = isinstance(spend, xr.DataArray) or isinstance(decay, xr.DataArray)
+    spend = spend if isinstance(spend, xr.DataArray) else np.asarray(spend, dtype=float)
+    decay = decay if isinstance(decay, xr.DataArray) else np.asarray(decay, dtype=float)
+    if l_max is None:
+        return spend / (1.0 - decay)
+    with np.errstate(divide="ignore", invalid="ignore"):  # decay == 1 is replaced just below
+        weight = (1 - decay**l_max) / (1 - decay)
+    weight = xr.where(decay == 1, l_max, weight) if labelled else np.where(decay == 1, float(l_max), weight)[()]
+    return spend * weight
 
 
 def hill(adstock, alpha, gamma, k):

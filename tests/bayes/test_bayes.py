@@ -18,7 +18,7 @@ from mmmlab.config import data_spec, load_params
 from mmmlab.config.fit import fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.errors import UserInputError
-from mmmlab.transforms import geometric_adstock, hill, logistic, michaelis_menten
+from mmmlab.transforms import equilibrium_adstock, geometric_adstock, hill, logistic, michaelis_menten
 
 
 def _design(params):
@@ -158,7 +158,7 @@ def test_mean_response_is_the_steady_state_response_at_mean_spend(short_params):
     assert "saturation_value" in prior and "saturation_beta" in prior  # beta derived, kept for the unit map
     mapped = bayes.original_scale_parameters(mmm.idata, "prior")
     lags = bayes.adstock_of(mmm.idata)[0]
-    steady = d.X[list(d.channels)].to_numpy().mean(axis=0) * bayes.kernel_sum(mapped["decay"], lags)
+    steady = equilibrium_adstock(d.X[list(d.channels)].to_numpy().mean(axis=0), mapped["decay"], lags)
     expected = hill(steady.values, mapped["alpha"].values, mapped["gamma"].values, mapped["k"].values)
     value = (prior["saturation_value"] * mmm.idata["constant_data"]["target_scale"]).transpose("chain", "draw", "channel")
     np.testing.assert_allclose(value.values, expected, rtol=1e-9)
@@ -193,13 +193,13 @@ def test_null_l_max_follows_the_decay_prior_not_the_data(short_params):
 
 def test_truncated_adstock_is_reported_by_l_max(short_params):
     params = _with(short_params, "fit.model.adstock.l_max=3")
-    mmm, d = _prior_fit(params, samples=10)
+    mmm, _ = _prior_fit(params, samples=10)
     assert bayes.adstock_of(mmm.idata) == (3, False)
 
 
 def test_contraction_flags_prior_dominated_parameters(short_params):
     """A posterior that is the prior itself is prior-dominated; a posterior squeezed 10x is not."""
-    mmm, d = _prior_fit(short_params, samples=200)
+    mmm, _ = _prior_fit(short_params, samples=200)
     prior = mmm.idata["prior"].to_dataset()
     squeezed = prior.copy()
     for name in ("adstock_alpha", "saturation_slope"):
@@ -211,6 +211,17 @@ def test_contraction_flags_prior_dominated_parameters(short_params):
     assert not channel_rows.loc["gamma", "prior_dominated"].any()
     assert channel_rows.loc["k", "prior_dominated"].all()
     np.testing.assert_allclose(channel_rows.loc["decay", "contraction"], 0.9, atol=1e-9)
+
+
+@pytest.mark.parametrize(("form", "saturation"), [("hill", {"saturation_beta"}), ("hill_mean_response", {"saturation_value"})])
+def test_free_parameters_are_the_sampled_ones(short_params, form, saturation):
+    """From the trace alone: hill_mean_response's derived saturation_beta is not a free parameter."""
+    mmm, _ = _fake_fit(_with(short_params, f"fit.model.saturation={form}", "fit.model.adstock.normalize=true"))
+    free = bayes.free_parameters(mmm.idata)
+    expected = {"adstock_alpha", "saturation_slope", "saturation_kappa", "intercept_contribution", "gamma_control",
+                "y_sigma"} | saturation
+    assert set(free) == expected and len(free) == len(expected)
+    assert set(free) == {v.name for v in mmm.model.free_RVs}  # what pymc samples
 
 
 def _fake_fit(params):
@@ -226,7 +237,7 @@ def _fake_fit(params):
 
 @pytest.mark.parametrize("form", ["hill", "hill_mean_response"])
 def test_trace_round_trip_in_a_fresh_process(short_params, project, form):
-    mmm, d = _fake_fit(_with(short_params, f"fit.model.saturation={form}", "fit.model.adstock.normalize=true"))
+    mmm, _ = _fake_fit(_with(short_params, f"fit.model.saturation={form}", "fit.model.adstock.normalize=true"))
     path = bayes.save_fit(mmm, project / "models" / "mmm_fit.nc")
     assert [p.name for p in path.parent.iterdir()] == ["mmm_fit.nc"]  # no temporary file left
     expected = bayes.original_scale_parameters(mmm.idata)["k"].values
@@ -242,13 +253,13 @@ def test_trace_round_trip_in_a_fresh_process(short_params, project, form):
         f"np.testing.assert_array_equal(k, np.load({str(project / 'k.npy')!r}))\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project)
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
 
 
 def test_failed_save_keeps_the_previous_trace(short_params, project, monkeypatch):
-    mmm, d = _fake_fit(short_params)
+    mmm, _ = _fake_fit(short_params)
     path = project / "models" / "mmm_fit.nc"
     path.parent.mkdir()
     path.write_bytes(b"previous trace")
@@ -268,3 +279,19 @@ def test_failed_save_keeps_the_previous_trace(short_params, project, monkeypatch
 def test_load_without_a_trace_is_a_user_error(project):
     with pytest.raises(UserInputError, match="mmmlab fit"):
         bayes.load_fit(project / "models" / "mmm_fit.nc")
+
+
+def test_importing_the_model_leaves_the_warning_filters_alone():
+    """Silencing pymc-marketing is scoped to the calls that need it, never process-wide at import."""
+    code = (
+        "import warnings\n"
+        "import pymc, pymc_extras, mmmlab.config.fit\n"  # third-party imports may add their own filters first
+        "before = list(warnings.filters)\n"
+        "import mmmlab.bayes, mmmlab.bayes.build, mmmlab.bayes.sampling, mmmlab.bayes.io\n"
+        "added = [f for f in warnings.filters if f not in before]\n"
+        "assert not added, added\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from mmmlab import bayes
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
-from mmmlab.errors import GateFailure
+from mmmlab.errors import GateFailure, UserInputError
 from mmmlab.stages import fit, generate
 
 SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
@@ -25,8 +25,8 @@ SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
 
 
 def test_truncation_beyond_one_percent_is_warned_about():
-    assert fit.truncation_warning(0.0, 60) is None and fit.truncation_warning(bayes.TRUNCATION, 76) is None
-    warning = fit.truncation_warning(0.05, 12)
+    assert bayes.truncation_warning(0.0, 60) is None and bayes.truncation_warning(bayes.TRUNCATION, 76) is None
+    warning = bayes.truncation_warning(0.05, 12)
     assert "5.0%" in warning and "l_max = 12" in warning and "fit.model.adstock.l_max" in warning
 
 
@@ -61,6 +61,52 @@ def test_interrupted_fit_keeps_the_previous_trace(project, monkeypatch):
     assert not (project / "reports" / "fit" / "convergence.json").exists()
 
 
+def _prior_as_posterior(mmm, d, spec):
+    """Stands in for bayes.sample: prior draws as the 'posterior', with sampler statistics, in seconds not minutes."""
+    import xarray as xr
+
+    mmm.build_model(d.X, d.y)
+    mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
+    mmm.sample_prior_predictive(d.X, d.y, samples=20, random_seed=1)
+    prior = mmm.idata["prior"].to_dataset()
+    mmm.idata["/posterior"] = prior
+    shape = (prior.sizes["chain"], prior.sizes["draw"])
+    mmm.idata["/sample_stats"] = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, bool)),
+                                             "energy": (("chain", "draw"), np.random.default_rng(0).normal(size=shape))})
+    mmm.idata["/fit_data"] = mmm.create_fit_data(d.X, d.y)
+    mmm.set_idata_attrs(mmm.idata)
+    mmm.is_fitted_ = True
+    return {"build_s": 0.0, "prior_s": 0.0, "sample_wall_s": 1.0, "sampling_s": 1.0, "posterior_predictive_s": 0.0}
+
+
+def _rewrite_truth_dates(path, change) -> list[str]:
+    truth = json.loads(path.read_text())
+    truth["dates"], keep = change(truth["dates"])
+    truth["contributions"] = {k: v[keep] for k, v in truth["contributions"].items()}
+    path.write_text(json.dumps(truth))
+    return truth["dates"]
+
+
+def _month_later(dates):
+    return [str((pd.Timestamp(d) + pd.DateOffset(months=1)).date()) for d in dates], slice(None)
+
+
+def _one_period_short(dates):
+    return dates[:-1], slice(None, -1)
+
+
+@pytest.mark.parametrize(("change", "first"), [(_month_later, "2017-01-01"), (_one_period_short, "2018-12-01")])
+def test_truth_of_other_dates_is_refused_by_date(project, monkeypatch, change, first):
+    """The truth is matched to the data by date: other dates (same length or not) are a one-line user error."""
+    params = load_params(project / "params.yaml", ("generate.end=2018-12-31", *SHORT))
+    generate.run(params)
+    _rewrite_truth_dates(project / "data" / "truth.json", change)
+    monkeypatch.setattr(bayes, "sample", _prior_as_posterior)
+    with pytest.raises(UserInputError, match=rf"truth\.json: .*{first}") as caught:
+        fit.run(params)
+    assert "\n" not in str(caught.value)
+
+
 @pytest.mark.slow
 def test_small_real_fit_passes_the_gates(project):
     params = load_params(project / "params.yaml", SHORT)
@@ -89,7 +135,7 @@ def test_small_real_fit_passes_the_gates(project):
         "assert {'posterior', 'posterior_predictive', 'prior', 'sample_stats'} <= set(m.idata.children)\n"
         "print(m.idata['posterior'].sizes['draw'])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project)
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]
     draws = params["fit"]["sampler"]["draws"]
     assert result.stdout.strip().splitlines()[-1] == str(draws)

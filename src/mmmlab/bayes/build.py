@@ -3,29 +3,64 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from mmmlab.bayes.design_matrix import DATE, TARGET, Design
 from mmmlab.bayes.priors import l_max
 from mmmlab.config.fit import JAX_SAMPLERS, FitSpec
 from mmmlab.errors import UserInputError
 
-warnings.filterwarnings("ignore", category=FutureWarning, module="pymc_marketing")
 
+@contextmanager
+def quiet_pymc_marketing() -> Iterator[None]:
+    """Silence pymc-marketing's own FutureWarnings (announcements about its internals) inside the block only.
 
+    Scoped rather than set at import, so that no other code in the process loses its warnings.
 
-
-
-
-
-
+    Yields
+    ------
+    None
+        Inside the block, FutureWarnings raised from pymc-marketing's modules are ignored.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pymc_marketing")
+        yield
 
 
 def build_mmm(spec: FitSpec, d: Design):
-    """The configured (not yet built) pymc-marketing MMM."""
-    from pymc_marketing.mmm import MMM, GeometricAdstock, HillSaturation, LogisticSaturation, MichaelisMentenSaturation
+    """The configured (not yet built) pymc-marketing MMM.
 
-    from mmmlab.bayes.components.mean_response_hill import MeanResponseHill, mean_reference
-    from mmmlab.bayes.components.recursive_adstock import RecursiveGeometricAdstock
+    Parameters
+    ----------
+    spec : FitSpec
+        The validated ``fit`` section: structure, priors and sampler.
+    d : Design
+        The model's inputs (:func:`mmmlab.bayes.design`).
+
+    Returns
+    -------
+    pymc_marketing.mmm.MMM
+        Geometric adstock (the project's recursion, or pymc-marketing's own for the JAX samplers),
+        the configured saturation, ``spec.priors`` and the sampler settings; built and sampled by
+        :func:`mmmlab.bayes.sample`.
+
+    Raises
+    ------
+    UserInputError
+        ``hill_mean_response`` with a channel that never has positive spend.
+    """
+    with quiet_pymc_marketing():
+        from pymc_marketing.mmm import (
+            MMM,
+            GeometricAdstock,
+            HillSaturation,
+            LogisticSaturation,
+            MichaelisMentenSaturation,
+        )
+
+        from mmmlab.bayes.components.mean_response_hill import MeanResponseHill, mean_reference
+        from mmmlab.bayes.components.recursive_adstock import RecursiveGeometricAdstock
 
     # pytensor's JAX backend has no implementation of the recursion's Ops
     adstock = GeometricAdstock if spec.sampler.name in JAX_SAMPLERS else RecursiveGeometricAdstock
@@ -39,40 +74,15 @@ def build_mmm(spec: FitSpec, d: Design):
     else:
         saturation = {"hill": HillSaturation, "logistic": LogisticSaturation,
                       "michaelis_menten": MichaelisMentenSaturation}[spec.model.saturation]()
-    return MMM(
-        date_column=DATE,
-        channel_columns=list(d.channels),
-        target_column=TARGET,
-        control_columns=list(d.controls) or None,
-        yearly_seasonality=spec.model.yearly_seasonality or None,
-        adstock=adstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
-        saturation=saturation,
-        model_config=spec.priors,
-        sampler_config=spec.sampler.sampler_config(),
-    )
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+    with quiet_pymc_marketing():
+        return MMM(
+            date_column=DATE,
+            channel_columns=list(d.channels),
+            target_column=TARGET,
+            control_columns=list(d.controls) or None,
+            yearly_seasonality=spec.model.yearly_seasonality or None,
+            adstock=adstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
+            saturation=saturation,
+            model_config=spec.priors,
+            sampler_config=spec.sampler.sampler_config(),
+        )

@@ -8,31 +8,64 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.config.fit import ModelSpec
-from mmmlab.dataset import Dataset
+from mmmlab.dataset import Dataset, experiment_indicators
 from mmmlab.errors import UserInputError
 
 DATE = "date"
-
-
 TARGET = "y"
-
-
 TREND = "trend"
 
 
 @dataclass(frozen=True)
 class Design:
-    """The model's inputs: X (date, spend per channel, scaled controls) and y, in pymc-marketing's layout."""
+    """The model's inputs: X (date, spend per channel, scaled controls) and y, in pymc-marketing's layout.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        ``date``, one spend column per channel, then the controls, each divided by its max |value|.
+    y : pandas.Series
+        The target, named ``y``.
+    channels : tuple of str
+        The channel (spend) columns of ``X``.
+    controls : tuple of str
+        The control columns of ``X`` (all-zero columns are left out).
+    control_scale : dict of str to float
+        What each control column was divided by (its max |value|).
+    """
 
     X: pd.DataFrame
     y: pd.Series
     channels: tuple[str, ...]
     controls: tuple[str, ...]
-    control_scale: dict[str, float]  # each control column was divided by this (max |value|)
+    control_scale: dict[str, float]
 
 
 def design(dataset: Dataset, model: ModelSpec) -> Design:
-    """Spend per channel, one-hot controls and a 0..1 trend, each control divided by its max |value|."""
+    """Spend per channel, the controls as numbers and a 0..1 trend, each control divided by its max |value|.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The validated data.
+    model : ModelSpec
+        Which controls (``controls``, None for all), whether to add a trend, and which text control
+        names the channels under experiment (``experiment_column``, ``experiment_effect``).
+
+    Returns
+    -------
+    Design
+        Text controls are one-hot encoded against their most frequent level, except the experiment
+        column: one window column per channel (``"<column>[<channel>]"``), where a period labelled
+        ``"TV+Digital"`` is in the TV window and in the Digital window
+        (:func:`mmmlab.dataset.experiment_indicators`); with ``experiment_effect`` "spend" each
+        window is multiplied by its own channel's spend.
+
+    Raises
+    ------
+    UserInputError
+        A wanted control is not among the dataset's controls.
+    """
     wanted = model.controls if model.controls is not None else tuple(dataset.controls.columns)
     unknown = [c for c in wanted if c not in dataset.controls.columns]
     if unknown:
@@ -41,13 +74,16 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
     for j, name in enumerate(dataset.channels):
         X[name] = dataset.spend[:, j]
     matrix = dataset.control_matrix
-    columns = [c for c in matrix.columns if any(c == w or c.startswith(f"{w}[") for w in wanted)]
-    controls = matrix[columns].copy()
-    if model.experiment_column in wanted and model.experiment_effect == "spend":
-        for j, name in enumerate(dataset.channels):  # the window's effect grows with the channel's spend
-            column = f"{model.experiment_column}[{name}]"
-            if column in controls:
-                controls[column] = controls[column].to_numpy() * dataset.spend[:, j]
+    blocks = []
+    for column in dataset.controls.columns:  # the data's column order, whatever the order of ``wanted``
+        if column not in wanted:
+            continue
+        own = [c for c in matrix.columns if c == column or c.startswith(f"{column}[")]
+        if column == model.experiment_column and own != [column]:  # a text column: channel names
+            blocks.append(_experiment_windows(dataset, column, model.experiment_none, model.experiment_effect))
+        else:
+            blocks.append(matrix[own])
+    controls = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=range(dataset.n_periods))
     if model.trend:
         controls[TREND] = np.arange(dataset.n_periods) / max(dataset.n_periods - 1, 1)
     scale = {c: float(np.abs(controls[c]).max()) for c in controls.columns}
@@ -56,3 +92,15 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
         X[c] = controls[c].to_numpy() / scale[c]
     return Design(X=X, y=pd.Series(dataset.target, name=TARGET), channels=tuple(dataset.channels),
                   controls=tuple(kept), control_scale={c: scale[c] for c in kept})
+
+
+def _experiment_windows(dataset: Dataset, column: str, none: str, effect: str) -> pd.DataFrame:
+    """One window column per name in the experiment column, by the dataset's rule for overlapping windows."""
+    labels = dataset.controls[column].astype(str)
+    windows = experiment_indicators(labels, none).add_prefix(f"{column}[").add_suffix("]")
+    if effect == "spend":
+        for j, name in enumerate(dataset.channels):  # the window's effect grows with the channel's spend
+            key = f"{column}[{name}]"
+            if key in windows:
+                windows[key] = windows[key].to_numpy() * dataset.spend[:, j]
+    return windows.set_axis(range(dataset.n_periods))

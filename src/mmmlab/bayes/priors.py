@@ -16,6 +16,20 @@ def l_max(spec: FitSpec, channels: tuple[str, ...], n_periods: int) -> int:
     The cost of a log-density evaluation grows with the lags; every period is exact but slow on long
     weekly series. The prior, not the truth, sets the length; the fit stage reports the posterior's
     truncation afterwards.
+
+    Parameters
+    ----------
+    spec : FitSpec
+        ``model.l_max`` and the ``adstock_alpha`` prior.
+    channels : tuple of str
+        The channels (the prior's dims, when it has to be sampled).
+    n_periods : int
+        The series' length: the most lags there can be.
+
+    Returns
+    -------
+    int
+        At least 1, at most ``n_periods`` (unless ``model.l_max`` says otherwise).
     """
     if spec.model.l_max is not None:
         return spec.model.l_max
@@ -27,7 +41,22 @@ def l_max(spec: FitSpec, channels: tuple[str, ...], n_periods: int) -> int:
 
 
 def prior_quantile(prior, q: float, channels: tuple[str, ...]) -> float:
-    """The ``q`` quantile of a prior: exact (inverse CDF) when its parameters are numbers, else from draws."""
+    """The ``q`` quantile of a prior: exact (inverse CDF) when its parameters are numbers, else from draws.
+
+    Parameters
+    ----------
+    prior : pymc_extras.prior.Prior
+        A prior whose parameters may themselves be priors.
+    q : float
+        The quantile, in (0, 1).
+    channels : tuple of str
+        Coordinates of the ``channel`` dim for the draws.
+
+    Returns
+    -------
+    float
+        The quantile (over every channel's draws when sampled).
+    """
     import pymc as pm
 
     if all(isinstance(v, (int, float)) for v in prior.parameters.values()):

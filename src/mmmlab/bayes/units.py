@@ -9,7 +9,8 @@ simulator's::
     alpha = saturation_beta * target_scale          (sales units)
     k     = saturation_kappa * channel_scale * W     (adstocked spend units)
 
-with ``W = 1`` un-normalised and ``W = sum_{l<l_max} decay**l`` normalised.
+with ``W = 1`` un-normalised and ``W = sum_{l<l_max} decay**l`` normalised
+(:func:`mmmlab.transforms.equilibrium_adstock` of one unit of spend).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from mmmlab.config.fit import SATURATIONS
-from mmmlab.transforms import hill, hill_derivative, logistic, michaelis_menten
+from mmmlab.transforms import equilibrium_adstock, hill, hill_derivative, logistic, michaelis_menten
 
 # original-unit parameters per saturation; the ones listed in LOG_SCALE are compared on a log scale
 ORIGINAL_PARAMETERS = {"hill": ("decay", "alpha", "gamma", "k"), "logistic": ("decay", "alpha", "lam"),
@@ -33,7 +34,20 @@ LOG_SCALE = {"alpha", "k", "lam", "y_sigma"}
 
 # --------------------------------------------------------------------------- original units
 def saturation_of(idata, group: str = "posterior") -> str:
-    """Which saturation produced the trace, from its variable names."""
+    """Which saturation produced the trace, from its variable names.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace of :func:`mmmlab.bayes.sample`.
+    group : str
+        ``"posterior"`` or ``"prior"``.
+
+    Returns
+    -------
+    str
+        ``"hill"`` (either Hill form), ``"logistic"`` or ``"michaelis_menten"``.
+    """
     names = set(idata[group].data_vars)
     if "saturation_kappa" in names:
         return "hill"
@@ -45,30 +59,48 @@ def saturation_of(idata, group: str = "posterior") -> str:
 
 
 def adstock_of(idata) -> tuple[int, bool]:
-    """(l_max, normalize) as pymc-marketing stored them in the trace's attributes."""
+    """The adstock's settings as pymc-marketing stored them in the trace's attributes.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace of :func:`mmmlab.bayes.sample`.
+
+    Returns
+    -------
+    tuple of (int, bool)
+        ``(l_max, normalize)``.
+    """
     raw = idata.attrs["adstock"]
     adstock = json.loads(raw) if isinstance(raw, str) else raw
     return int(adstock["l_max"]), bool(adstock.get("normalize", True))
 
 
-def kernel_sum(decay, lags: int):
-    """``sum_{l<lags} decay**l``: the un-normalised kernel's total weight."""
-    return xr.where(decay == 1, lags, (1 - decay**lags) / (1 - decay))
-
-
 def original_scale_parameters(idata, group: str = "posterior") -> xr.Dataset:
-    """Each channel's parameters in the simulator's units (dims chain, draw, channel).
+    """Each channel's parameters in the simulator's units.
 
-    hill: decay, alpha (sales), gamma, k (adstocked spend); logistic: decay, alpha (sales, the
-    asymptote), lam (per unit of adstocked spend); michaelis_menten: decay, alpha (sales), lam
-    (adstocked spend at half saturation).
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace with ``constant_data`` (channel and target scales) and the adstock's attributes.
+    group : str
+        ``"posterior"`` or ``"prior"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (chain, draw, channel). hill: decay, alpha (sales), gamma, k (adstocked spend);
+        logistic: decay, alpha (sales, the asymptote), lam (per unit of adstocked spend);
+        michaelis_menten: decay, alpha (sales), lam (adstocked spend at half saturation).
+        Attributes ``saturation``, ``l_max`` and ``normalize``.
     """
     post = idata[group]
     cs = idata["constant_data"]["channel_scale"]
     ts = idata["constant_data"]["target_scale"]
     decay = post["adstock_alpha"]
     lags, normalize = adstock_of(idata)
-    spend_unit = cs * (kernel_sum(decay, lags) if normalize else 1.0)  # one scaled adstock unit, in spend
+    # one scaled adstock unit, in spend: normalised, the steady adstock of spending the channel's scale each period
+    spend_unit = equilibrium_adstock(cs, decay, lags) if normalize else cs * 1.0
     saturation = saturation_of(idata, group)
     if saturation == "hill":
         out = {"decay": decay, "alpha": post["saturation_beta"] * ts, "gamma": post["saturation_slope"],
@@ -83,7 +115,22 @@ def original_scale_parameters(idata, group: str = "posterior") -> xr.Dataset:
 
 
 def response(saturation: str, adstock, p: dict):
-    """A channel's contribution at un-normalised adstock ``adstock`` (spend units), original-unit parameters."""
+    """A channel's contribution at un-normalised adstock ``adstock`` (spend units).
+
+    Parameters
+    ----------
+    saturation : str
+        As :func:`saturation_of` names it.
+    adstock : array-like
+        Un-normalised adstock in spend units.
+    p : dict
+        Original-unit parameters (:func:`original_scale_parameters`), broadcast against ``adstock``.
+
+    Returns
+    -------
+    array-like
+        Sales per period.
+    """
     if saturation == "hill":
         return hill(adstock, p["alpha"], p["gamma"], p["k"])
     if saturation == "logistic":
@@ -92,7 +139,18 @@ def response(saturation: str, adstock, p: dict):
 
 
 def response_derivative(saturation: str, adstock, p: dict):
-    """d response / d adstock."""
+    """The marginal response: d response / d adstock.
+
+    Parameters
+    ----------
+    saturation, adstock, p
+        As for :func:`response`.
+
+    Returns
+    -------
+    array-like
+        Sales per period per extra unit of adstock.
+    """
     if saturation == "hill":
         return hill_derivative(adstock, p["alpha"], p["gamma"], p["k"])
     if saturation == "logistic":
@@ -102,7 +160,20 @@ def response_derivative(saturation: str, adstock, p: dict):
 
 
 def channel_contributions(idata, group: str = "posterior") -> xr.DataArray:
-    """Per-period channel contributions in sales units (dims chain, draw, date, channel)."""
+    """Per-period channel contributions in sales units.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace of :func:`mmmlab.bayes.sample`.
+    group : str
+        ``"posterior"`` or ``"prior"``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims (chain, draw, date, channel).
+    """
     post = idata[group]
     if "channel_contribution_original_scale" in post.data_vars:
         out = post["channel_contribution_original_scale"]
@@ -112,15 +183,30 @@ def channel_contributions(idata, group: str = "posterior") -> xr.DataArray:
 
 
 def marginal_roas(idata, mean_spend: pd.Series, group: str = "posterior") -> xr.DataArray:
-    """Extra sales per extra unit of spend at each channel's mean spend, held forever (dims chain, draw, channel).
+    """Extra sales per extra unit of spend at each channel's mean spend, held forever.
 
-    At steady state the adstock is ``mean_spend * W`` (``W = sum_{l<l_max} decay**l``); one more
-    unit of spend in one period adds ``f'(S) * W`` sales over the following periods.
+    At steady state the adstock is ``S = equilibrium_adstock(mean_spend, decay, l_max)``; one more
+    unit of spend in one period adds ``W = equilibrium_adstock(1, decay, l_max)`` adstock over the
+    following periods, so ``f'(S) * W`` sales.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace of :func:`mmmlab.bayes.sample`.
+    mean_spend : pandas.Series
+        Mean spend per period, indexed by channel.
+    group : str
+        ``"posterior"`` or ``"prior"``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims (chain, draw, channel).
     """
     p = original_scale_parameters(idata, group)
-    weight = kernel_sum(p["decay"], p.attrs["l_max"])
+    weight = equilibrium_adstock(1.0, p["decay"], p.attrs["l_max"])
     spend = xr.DataArray(mean_spend.to_numpy(dtype=float), dims="channel", coords={"channel": list(mean_spend.index)})
-    level, weight = xr.broadcast(spend * weight, weight)
+    level, weight = xr.broadcast(equilibrium_adstock(spend, p["decay"], p.attrs["l_max"]), weight)
     level, weight = level.transpose("chain", "draw", "channel"), weight.transpose("chain", "draw", "channel")
     values = {k: p[k].transpose("chain", "draw", "channel").values for k in p.data_vars}
     slope = response_derivative(p.attrs["saturation"], level.values, values) * weight.values

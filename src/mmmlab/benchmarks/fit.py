@@ -127,7 +127,7 @@ def measure(args: dict) -> dict:
     from mmmlab.config import data_spec, load_params
     from mmmlab.dataset import load_dataset
     from mmmlab.diagnostics import check_convergence
-    from mmmlab.evaluation import contribution_errors, load_truth
+    from mmmlab.evaluation import align_truth, contribution_errors, covers, load_truth
 
     folder = Path(args["folder"])
     overrides = [*args["overrides"], *KINDS.get(args["kind"], ()),
@@ -168,19 +168,18 @@ def measure(args: dict) -> dict:
     }
     truth = load_truth(dspec.truth)
     if truth is not None:  # decays and contributions compare across saturations
+        truth = align_truth(truth, d.X[bayes.DATE])
         contrib = bayes.channel_contributions(idata).mean(("chain", "draw")).to_pandas()
-        errors = contribution_errors(truth.channel_contributions[list(d.channels)].set_axis(contrib.index), contrib)
+        errors = contribution_errors(truth.channel_contributions[list(d.channels)], contrib)
         out["srmse"] = dict(zip(errors["channel"], errors["srmse"]))
         p = bayes.original_scale_parameters(idata)
-        import arviz as az
-
-        hdi = az.hdi(p["decay"], prob=spec.hdi_prob)
+        lower, upper = bayes.hdi(p["decay"], spec.hdi_prob)
         out["decay_true_in_hdi"] = {
-            c: bool(hdi.sel(channel=c).values[0] <= truth.channels[c]["decay"] <= hdi.sel(channel=c).values[1])
+            c: bool(covers(float(lower.sel(channel=c)), truth.channels[c]["decay"], float(upper.sel(channel=c))))
             for c in d.channels
         }
         out["decay_mean"] = {c: float(np.mean(p["decay"].sel(channel=c))) for c in d.channels}
-        out["decay_hdi"] = {c: [float(v) for v in hdi.sel(channel=c).values] for c in d.channels}
+        out["decay_hdi"] = {c: [float(lower.sel(channel=c)), float(upper.sel(channel=c))] for c in d.channels}
     return out
 
 

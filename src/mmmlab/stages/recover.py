@@ -32,6 +32,8 @@ def run(params: dict) -> str:
     truth = evaluation.load_truth(dspec.truth)  # only now, after estimation
     if truth is not None and not set(dataset.channels) <= set(truth.channels):
         truth = None  # a truth file of another dataset: nothing to compare with
+    if truth is not None:
+        truth = evaluation.align_truth(truth, dataset.dates)  # by date; other dates are refused
     comparison = compare(result, truth) if truth is not None else None
 
     write_json(resolve(MODEL), model_record(result, dataset, spec))
@@ -64,8 +66,7 @@ def compare(result: Recovery, truth: evaluation.Truth) -> dict:
     table = table.merge(est[["channel", "parameter", "verdict"]], on=["channel", "parameter"], how="left")
     summary = evaluation.type_summary(table)
     recovered = result.fit.components()[list(result.fit.model.channels)]
-    true = truth.channel_contributions.copy()
-    true.index = recovered.index
+    true = truth.channel_contributions  # on the data's dates (align_truth), as ``recovered`` is
     contrib = evaluation.contribution_errors(true, recovered)
     return {"table": table, "summary": summary, "contributions": contrib, "true_contributions": true}
 

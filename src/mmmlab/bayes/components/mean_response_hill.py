@@ -11,6 +11,8 @@ reference is a data constant and does not move with the decay.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pymc.dims as pmd
 from pymc_extras.prior import Prior
@@ -25,7 +27,7 @@ class MeanResponseHill(SaturationTransformation):
     """Hill saturation with priors on (slope, kappa, value at ``reference``)."""
 
     lookup_name = "hill_mean_response"
-    default_priors = {
+    default_priors: ClassVar[dict[str, Prior]] = {
         "slope": Prior("Gamma", alpha=3, beta=3),
         "kappa": Prior("LogNormal", mu=0.693, sigma=0.8),
         "value": Prior("HalfNormal", sigma=0.3),
@@ -48,7 +50,18 @@ class MeanResponseHill(SaturationTransformation):
 
 
 def mean_reference(spend: np.ndarray) -> np.ndarray:
-    """Each channel's mean spend over its maximum (pymc-marketing's channel scale): the reference input."""
+    """Each channel's mean spend over its maximum (pymc-marketing's channel scale): the reference input.
+
+    Parameters
+    ----------
+    spend : numpy.ndarray, shape (periods, channels)
+        Spend per period.
+
+    Returns
+    -------
+    numpy.ndarray, shape (channels,)
+        Mean over max per channel; NaN for a channel never spent on.
+    """
     spend = np.asarray(spend, dtype=float)
     with np.errstate(invalid="ignore"):  # a channel never spent on gives nan, which the caller names
         return spend.mean(axis=0) / np.abs(spend).max(axis=0)

@@ -1,8 +1,8 @@
 """pymc-marketing's geometric adstock computed by recursion: the same kernel, O(periods) with an exact gradient.
 
 pymc-marketing convolves the spend with ``decay**l`` for every lag ``l < l_max``: with the adstock
-over every period that is O(periods * l_max) work per evaluation, and on the default data it took
-about 60% of each log-density-and-gradient evaluation. Here one pytensor Op runs
+over every period that is O(periods * l_max) work per evaluation, the bulk of each
+log-density-and-gradient evaluation on long series. Here one pytensor Op runs
 :func:`mmmlab.transforms.adstock_recursion` (the project's one adstock) and a second its
 derivative in the decay; both are registered with pytensor's numba backend, which nutpie compiles,
 and run through ``perform`` on the default backend (pymc's sampler, predictive draws). pytensor's
