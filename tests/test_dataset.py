@@ -35,7 +35,7 @@ def _write(folder, rows, header=HEADER, name="data.csv"):
 
 def _spec(path, **data):
     mapping = {"path": str(path), "truth": None, "date": "Date", "target": "Total_Sales", "channels": None,
-               "controls": ["Economic_Condition"], **data}
+               "controls": ["Economic_Condition"], "experiments": {"column": None}, **data}
     return data_spec({"data": mapping})
 
 
@@ -219,3 +219,21 @@ def test_overlapping_experiment_windows_count_for_each_channel():
     assert indicators["TV"].tolist() == [0, 1, 1, 0, 0]
     assert indicators["Digital"].tolist() == [0, 0, 1, 1, 0]
     assert experiment_indicators(pd.Series(["None", "None"]), none="None").shape == (2, 0)
+
+
+def test_the_simulators_truth_columns_are_refused_as_channels_or_controls(tmp_path):
+    frame = simulate(simulation_spec(load_params())).frame
+    path = tmp_path / "generated.csv"
+    frame.to_csv(path, index=False)
+    inputs = {"Date", "Year", "Month", "Time_Period", "Total_Sales", "Economic_Condition", "Seasonal_Event",
+              "Is_Experiment", "Experiment_Channel"}
+    truth_columns = [c for c in frame.columns if c not in inputs and not c.endswith("_Spend")]
+    assert len(truth_columns) == 6 * 4  # decay, alpha, gamma, k, adstock and impact of each channel
+    for column in truth_columns:
+        message = _load_error(path, controls=[column])
+        assert message.startswith(f"data.controls: {column!r} is the simulator's true"), message
+    message = _load_error(path, channels=["TV_Spend", "TV_Impact"])
+    assert message.startswith("data.channels: 'TV_Impact'"), message
+    # a user's own column that only looks alike (no "Price_Spend" beside "Price_k") is a control like any other
+    frame.assign(Price_k=np.arange(len(frame)) % 3).to_csv(path, index=False)
+    assert "Price_k" in load_dataset(_spec(path, controls=["Price_k"])).controls

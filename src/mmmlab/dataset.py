@@ -18,12 +18,40 @@ from mmmlab.config import DataSpec
 from mmmlab.errors import UserInputError
 
 SPEND_SUFFIX = "_Spend"
+# the simulator's truth columns, "<channel>_Impact" and so on (the seed's schema keeps them in the CSV);
+# estimating from them would read the answer, so no stage takes one as a channel or a control
+TRUTH_SUFFIXES = ("_Decay", "_alpha", "_gamma", "_k", "_Adstocked", "_Impact")
 EXPERIMENT_SEPARATOR = "+"  # a period with experiments on two channels is labelled "TV+Digital"
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A validated dataset: dates, target, spend per channel and raw controls."""
+    """A validated dataset: dates, target, spend per channel and raw controls.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The CSV it was read from.
+    dates : pandas.DatetimeIndex
+        Start of each period: sorted, distinct, regularly spaced.
+    freq : str
+        The pandas frequency inferred from ``dates`` (``"MS"``, ``"W-MON"`` ...).
+    target_column : str
+        The target's column name in the CSV.
+    target : numpy.ndarray, shape (periods,)
+        The target (sales) per period.
+    channels : tuple of str
+        Channel names: the spend columns without the ``_Spend`` suffix.
+    channel_columns : tuple of str
+        The spend columns, in the order of ``channels``.
+    spend : numpy.ndarray, shape (periods, channels)
+        Spend per period, non-negative, each channel varying.
+    controls : pandas.DataFrame
+        The control columns (the experiment column among them) as read: float when every
+        value is a number, else stripped text.
+    content_hash : str
+        :func:`content_hash` of the file: the dataset's identity in MLflow.
+    """
 
     path: Path
     dates: pd.DatetimeIndex
@@ -38,30 +66,63 @@ class Dataset:
 
     @property
     def n_periods(self) -> int:
+        """The number of periods (rows)."""
         return len(self.dates)
 
     @cached_property
     def control_matrix(self) -> pd.DataFrame:
-        """Controls as numbers: text columns one-hot encoded against their most frequent level."""
+        """Controls as numbers: text columns one-hot encoded against their most frequent level.
+
+        Returns
+        -------
+        pandas.DataFrame, shape (periods, columns)
+            Numeric controls as they are; one 0/1 column ``"<column>[<level>]"`` per other
+            level of a text control (the most frequent level, first in sorted order on a tie,
+            is the reference and gets no column). No column when there are no controls.
+        """
         parts = []
         for column in self.controls:
             values = self.controls[column]
             if pd.api.types.is_numeric_dtype(values):
                 parts.append(values.astype(float).rename(column))
                 continue
-            counts = values.value_counts()
-            reference = sorted(counts[counts == counts.max()].index)[0]
-            for level in sorted(set(values) - {reference}):
+            for level in levels_most_frequent_first(values)[1:]:  # the first is the reference
                 parts.append((values == level).astype(float).rename(f"{column}[{level}]"))
         if not parts:
             return pd.DataFrame(index=range(self.n_periods))
         return pd.concat(parts, axis=1)
 
     def frame(self) -> pd.DataFrame:
-        """The columns in use, as a frame with a ``date`` column first."""
+        """The columns in use, as a frame with a ``date`` column first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``date``, the spend columns, the raw controls, then the target: one row per period.
+        """
         spend = pd.DataFrame(self.spend, columns=list(self.channel_columns))
         target = pd.Series(self.target, name=self.target_column)
         return pd.concat([pd.Series(self.dates, name="date"), spend, self.controls, target], axis=1)
+
+
+def levels_most_frequent_first(values: pd.Series) -> list:
+    """The levels of a text column, the reference level first: the one rule for choosing it.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column's values.
+
+    Returns
+    -------
+    list
+        The most frequent level first (a tie goes to the alphabetically first of the tied levels),
+        then every other level alphabetically. One-hot columns and the recovery's multipliers leave
+        out the first, so both measure every other level against the same reference.
+    """
+    counts = values.value_counts()
+    reference = min(counts[counts == counts.max()].index)
+    return [reference, *sorted(set(values) - {reference})]
 
 
 def experiment_indicators(labels: pd.Series, none: str) -> pd.DataFrame:
@@ -87,12 +148,44 @@ def experiment_indicators(labels: pd.Series, none: str) -> pd.DataFrame:
 
 
 def content_hash(path: Path) -> str:
-    """SHA-256 of the file's bytes (first 16 hex digits): the dataset's identity in MLflow."""
+    """SHA-256 of the file's bytes (first 16 hex digits): the dataset's identity in MLflow.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to hash.
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+    """
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def load_dataset(spec: DataSpec) -> Dataset:
-    """Read and validate the CSV named by ``spec``."""
+    """Read and validate the CSV named by ``spec``.
+
+    Parameters
+    ----------
+    spec : DataSpec
+        The ``data`` section: the CSV's path and which columns are the date, the target, the
+        channels (default: every ``<channel>_Spend`` column), the controls and the experiment
+        column (kept among the controls).
+
+    Returns
+    -------
+    Dataset
+        The columns in use, parsed and checked.
+
+    Raises
+    ------
+    UserInputError
+        Naming the column (and the row, counted from 1 after the header) when the file is
+        missing, empty or not a CSV; a named column is missing; a channel or control is one of
+        the simulator's truth columns; a value is missing or not a number/date; dates are
+        duplicated, unsorted, irregular or fewer than 3; spend is negative or never changes.
+    """
     path = spec.path
     if not path.exists():
         raise UserInputError(f"data.path: file not found: {path}")
@@ -108,12 +201,16 @@ def load_dataset(spec: DataSpec) -> Dataset:
     channel_columns = spec.channels or tuple(c for c in raw.columns if c.endswith(SPEND_SUFFIX))
     if not channel_columns:
         raise UserInputError(f"{path}: no spend columns; name them '<channel>{SPEND_SUFFIX}' or list them in data.channels")
+    # the experiment column is named once, as a data role; downstream code sees it among the controls
+    added = spec.experiment_column is not None and spec.experiment_column not in spec.controls
+    control_columns = spec.controls + ((spec.experiment_column,) if added else ())
     for column, key in [(spec.date, "data.date"), (spec.target, "data.target")] + [
         (c, "data.channels") for c in channel_columns
-    ] + [(c, "data.controls") for c in spec.controls]:
+    ] + [(c, "data.controls") for c in spec.controls] + [(spec.experiment_column, "data.experiments.column")] * added:
         if column not in raw.columns:
             raise UserInputError(f"{path}: column {column!r} ({key}) is missing")
 
+    _refuse_truth_columns(channel_columns, spec.controls)
     dates, freq = _dates(raw[spec.date], spec.date)
     target = _numbers(raw[spec.target], spec.target)
     spend = np.column_stack([_numbers(raw[c], c) for c in channel_columns])
@@ -124,7 +221,7 @@ def load_dataset(spec: DataSpec) -> Dataset:
             raise UserInputError(f"column {column}, row {row + 1}: negative spend {spend[row, j]:g}")
         if np.ptp(spend[:, j]) == 0:
             raise UserInputError(f"column {column}: spend never changes (zero variance), so its effect cannot be estimated")
-    controls = pd.DataFrame({c: _control(raw[c], c) for c in spec.controls})
+    controls = pd.DataFrame({c: _control(raw[c], c) for c in control_columns})
     return Dataset(
         path=path,
         dates=dates,
@@ -137,6 +234,16 @@ def load_dataset(spec: DataSpec) -> Dataset:
         controls=controls,
         content_hash=content_hash(path),
     )
+
+
+def _refuse_truth_columns(channel_columns: tuple[str, ...], controls: tuple[str, ...]) -> None:
+    """A simulator truth column (``TV_Impact`` beside ``TV_Spend``) named as a channel or control is an error."""
+    channels = {c.removesuffix(SPEND_SUFFIX) for c in channel_columns}
+    for column, key in [(c, "data.channels") for c in channel_columns] + [(c, "data.controls") for c in controls]:
+        for suffix in TRUTH_SUFFIXES:
+            if column.endswith(suffix) and column.removesuffix(suffix) in channels:
+                raise UserInputError(f"{key}: {column!r} is the simulator's true {suffix[1:]} of channel "
+                                     f"{column.removesuffix(suffix)!r}; estimating from it would read the truth")
 
 
 def _missing(values: pd.Series, column: str) -> None:

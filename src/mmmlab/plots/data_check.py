@@ -17,18 +17,57 @@ from mmmlab.transforms import geometric_adstock, hill
 
 
 def channel_color(index: int):
-    """The colour of the ``index``-th channel (tab10, repeating)."""
+    """The colour of the ``index``-th channel (tab10, repeating).
+
+    Parameters
+    ----------
+    index : int
+        The channel's position in the dataset's channel order.
+
+    Returns
+    -------
+    tuple of float
+        An RGBA colour.
+    """
     return matplotlib.colormaps["tab10"](index % 10)
 
 
 def experiment_mask(labels: pd.Series, channel: str) -> np.ndarray:
-    """Periods in an experiment on ``channel``; labels like ``"TV+Radio"`` name overlapping ones."""
+    """Periods in an experiment on ``channel``; labels like ``"TV+Radio"`` name overlapping ones.
+
+    Parameters
+    ----------
+    labels : pandas.Series
+        The experiment column, one label per period (see
+        :func:`mmmlab.dataset.experiment_indicators`).
+    channel : str
+        The channel's name.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (periods,)
+        True in periods whose label names ``channel``.
+    """
     indicators = experiment_indicators(labels, none="")
     return indicators[channel].to_numpy(dtype=bool) if channel in indicators else np.zeros(len(labels), dtype=bool)
 
 
 def sales_over_time(dates: pd.DatetimeIndex, sales: np.ndarray, target: str) -> Figure:
-    """The target as a time series."""
+    """The target as a time series.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Start of each period.
+    sales : numpy.ndarray, shape (periods,)
+        The target per period.
+    target : str
+        The target's name (title and axis label).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(14, 5))
     ax = fig.subplots()
     ax.plot(dates, sales, marker="o", markersize=3, linestyle="--", linewidth=1.5)
@@ -40,8 +79,19 @@ def sales_over_time(dates: pd.DatetimeIndex, sales: np.ndarray, target: str) -> 
 def spend_by_channel(dates: pd.DatetimeIndex, spend: pd.DataFrame, experiments: pd.Series | None = None) -> Figure:
     """Spend per channel over time; experiment windows shaded in the channel's colour.
 
-    ``spend`` has one column per channel; ``experiments`` holds each period's experiment
-    label (``"None"`` outside experiments) or is None when the data have no such column.
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Start of each period (at least two: the last period's end is one step past its start).
+    spend : pandas.DataFrame, shape (periods, channels)
+        Spend per period, one column per channel (named by the channel).
+    experiments : pandas.Series, optional
+        Each period's experiment label (``"None"`` outside experiments, ``"TV+Radio"`` for
+        overlapping windows); None when the data have no such column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig = Figure(figsize=(14, 6))
     ax = fig.subplots()
@@ -64,7 +114,21 @@ def spend_by_channel(dates: pd.DatetimeIndex, spend: pd.DataFrame, experiments: 
 
 
 def sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> Figure:
-    """Box plots of the target per level of a text control (e.g. the economic condition)."""
+    """Box plots of the target per level of a text control (e.g. the economic condition).
+
+    Parameters
+    ----------
+    sales : numpy.ndarray, shape (periods,)
+        The target per period.
+    categories : pandas.Series
+        The control's level per period; its name labels the x axis. Levels are sorted.
+    target : str
+        The target's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     levels = sorted(categories.unique())
     fig = Figure(figsize=(9, 5))
     ax = fig.subplots()
@@ -75,7 +139,21 @@ def sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> 
 
 
 def mean_sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> Figure:
-    """Average target per level of a text control (e.g. the seasonal event), highest first."""
+    """Average target per level of a text control (e.g. the seasonal event), highest first.
+
+    Parameters
+    ----------
+    sales : numpy.ndarray, shape (periods,)
+        The target per period.
+    categories : pandas.Series
+        The control's level per period; its name labels the x axis.
+    target : str
+        The target's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     means = pd.Series(sales, index=categories.to_numpy()).groupby(level=0).mean().sort_values(ascending=False)
     fig = Figure(figsize=(12, 6))
     ax = fig.subplots()
@@ -88,7 +166,17 @@ def mean_sales_by_category(sales: np.ndarray, categories: pd.Series, target: str
 
 
 def correlation_heatmap(frame: pd.DataFrame) -> Figure:
-    """Pearson correlations between the columns of ``frame``, annotated."""
+    """Pearson correlations between the columns of ``frame``, annotated.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Numeric columns, one row per period (spend per channel and the target).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     corr = frame.corr()
     n = len(corr)
     fig = Figure(figsize=(1.4 * n + 3, 1.2 * n + 2))
@@ -113,8 +201,25 @@ def spend_vs_sales(
 ) -> Figure:
     """One scatter per channel of spend against the target, with a least-squares line.
 
-    Periods of an experiment on that channel are marked with a red cross; ``decays`` (true
-    values, when known) are shown in the panel titles.
+    Experiment periods are marked apart because their spend was pushed up on purpose.
+
+    Parameters
+    ----------
+    spend : pandas.DataFrame, shape (periods, channels)
+        Spend per period, one column per channel.
+    sales : numpy.ndarray, shape (periods,)
+        The target per period.
+    target : str
+        The target's name.
+    experiments : pandas.Series, optional
+        Each period's experiment label; periods of an experiment on the panel's channel are
+        drawn as red crosses.
+    decays : dict of str to float, optional
+        True decay per channel, when known, shown in the panel titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     n = spend.shape[1]
     cols = min(n, 2)
@@ -145,7 +250,21 @@ def spend_vs_sales(
 def adstock_pulse(decays: dict[str, float], reference_decays: list[float], periods: int, channels: list[str]) -> Figure:
     """Response to one unit of spend in period 0, per channel decay and per reference decay.
 
-    ``channels`` fixes the colours (a channel's position); reference curves are grey and dashed.
+    Parameters
+    ----------
+    decays : dict of str to float
+        True decay per channel (may be empty).
+    reference_decays : list of float
+        Decays drawn grey and dashed for comparison (params ``check.reference_decays``).
+    periods : int
+        How many periods the curves run.
+    channels : list of str
+        Every channel in dataset order: a channel's position fixes its colour.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The remaining share of the pulse (1 at period 0) against periods after the spend.
     """
     pulse = np.zeros(periods)
     pulse[0] = 1.0
@@ -167,8 +286,19 @@ def adstock_pulse(decays: dict[str, float], reference_decays: list[float], perio
 def hill_curves(parameters: dict[str, dict[str, float]], x_max: float, channels: list[str]) -> Figure:
     """Hill saturation curves with each half-saturation point ``(k, alpha / 2)`` marked.
 
-    ``parameters`` maps a channel to its ``alpha``, ``gamma`` and ``k``; the x axis is
-    adstocked spend from 0 to ``x_max``.
+    Parameters
+    ----------
+    parameters : dict of str to dict
+        Channel -> its true ``alpha`` (sales per period), ``gamma`` and ``k`` (adstocked spend).
+    x_max : float
+        The x axis (adstocked spend) runs from 0 to here.
+    channels : list of str
+        Every channel in dataset order: a channel's position fixes its colour.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Sales contribution per period against adstocked spend.
     """
     x = np.linspace(0, x_max, 500)
     fig = Figure(figsize=(12, 6))

@@ -19,7 +19,18 @@ COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA
 
 
 def difference_color(pct: float) -> str:
-    """The seed's traffic light: green below 10%, orange below 20%, red otherwise."""
+    """The seed's traffic light: green below 10%, orange below 20%, red otherwise.
+
+    Parameters
+    ----------
+    pct : float
+        A signed difference in percent (recovered vs true).
+
+    Returns
+    -------
+    str
+        A matplotlib colour name; grey when ``pct`` is not finite.
+    """
     if not np.isfinite(pct):
         return "grey"
     return "green" if abs(pct) < 10 else "orange" if abs(pct) < 20 else "red"
@@ -28,8 +39,23 @@ def difference_color(pct: float) -> str:
 def parameter_bars(table: pd.DataFrame, summary: pd.DataFrame | None = None, level: float = 0.95) -> Figure:
     """True vs recovered bars per parameter type, % difference labels, recovered intervals as error bars.
 
-    ``table``: channel, parameter, estimate, lower, upper and (with a truth) true, difference_pct.
-    ``summary``: parameter, rmse, nrmse_pct (the seed's per-type rows), optional.
+    One panel each for decay, alpha (sales per period), gamma and k (adstocked spend). Error
+    bars reaching far above the bars (or to infinity: an open profile interval) are cut and
+    marked, so one unbounded interval does not flatten the panel.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per channel and parameter: ``channel``, ``parameter``, ``estimate``, ``lower``,
+        ``upper`` and, with a truth, ``true`` and ``difference_pct``.
+    summary : pandas.DataFrame, optional
+        The seed's per-type rows: ``parameter``, ``rmse``, ``nrmse_pct``; shown in each panel.
+    level : float, optional
+        The intervals' confidence level, for the titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     has_truth = "true" in table.columns
     fig, axes = plt.subplots(2, 2, figsize=(14, 10))
@@ -76,7 +102,19 @@ def parameter_bars(table: pd.DataFrame, summary: pd.DataFrame | None = None, lev
 def response_curves(max_spend: dict[str, float], recovered: pd.DataFrame, true: dict | None = None) -> Figure:
     """Response at equilibrium adstock (spend repeated every period), true vs recovered, per channel.
 
-    ``recovered``: index channel, columns decay, alpha, gamma, k. ``true``: channel -> the same keys.
+    Parameters
+    ----------
+    max_spend : dict of str to float
+        Largest observed spend per period of each channel; the x axis runs to 1.2 times it.
+    recovered : pandas.DataFrame
+        Index channel; columns ``decay``, ``alpha``, ``gamma``, ``k`` (the simulator's units).
+    true : dict, optional
+        Channel -> a dict with the same keys, drawn as the true curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Sales impact per period against spend per period, one panel per channel.
     """
     channels = list(recovered.index)
     cols = 2 if len(channels) > 1 else 1
@@ -107,7 +145,24 @@ def response_curves(max_spend: dict[str, float], recovered: pd.DataFrame, true: 
 
 
 def fitted_sales(actual: pd.Series, components: pd.DataFrame, channels: list[str], stats: dict) -> Figure:
-    """Actual vs fitted sales, the baseline (with experiments) and the channels stacked on it."""
+    """Actual vs fitted sales, the baseline (with experiments) and the channels stacked on it.
+
+    Parameters
+    ----------
+    actual : pandas.Series
+        The target per period.
+    components : pandas.DataFrame, shape (periods, components)
+        Index dates; fitted sales per period split into ``baseline``, ``experiments`` and one
+        column per channel (they sum to the fitted sales).
+    channels : list of str
+        The channel columns of ``components``, stacked in this order.
+    stats : dict
+        Fit statistics with ``r2``, ``mape`` (percent) and ``rmse`` (sales).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     dates = components.index
     base = (components["baseline"] + components["experiments"]).to_numpy()
     fitted = components.sum(axis=1).to_numpy()
@@ -132,7 +187,20 @@ def fitted_sales(actual: pd.Series, components: pd.DataFrame, channels: list[str
 
 
 def contributions(recovered: pd.DataFrame, true: pd.DataFrame | None = None) -> Figure:
-    """Channel contributions over time (true vs recovered) and in total."""
+    """Channel contributions over time (true vs recovered) and in total.
+
+    Parameters
+    ----------
+    recovered : pandas.DataFrame, shape (periods, channels)
+        Index dates; recovered sales contribution per period of each channel.
+    true : pandas.DataFrame, optional
+        The true contributions with (at least) the same channel columns; totals then show the
+        % difference.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     channels = list(recovered.columns)
     fig, (ax_time, ax_total) = plt.subplots(1, 2, figsize=(16, 6), gridspec_kw={"width_ratios": [2.2, 1]})
     for i, ch in enumerate(channels):

@@ -28,7 +28,18 @@ def _grid(n: int, columns: int, width: float, height: float):
 
 
 def compact(value: float) -> str:
-    """A tick label: 25k, 1.2M, 0.35."""
+    """A tick label: 25k, 1.2M, 0.35.
+
+    Parameters
+    ----------
+    value : float
+        Any number.
+
+    Returns
+    -------
+    str
+        Three significant digits, with a k or M suffix from a thousand up.
+    """
     size = abs(value)
     if size >= 1e6:
         return f"{value / 1e6:.3g}M"
@@ -38,7 +49,22 @@ def compact(value: float) -> str:
 
 
 def convergence_bars(summary: pd.DataFrame, r_hat_max: float, ess_bulk_min: float) -> Figure:
-    """R-hat and bulk ESS per structural parameter (rows of ``summary``), threshold lines, failures in red."""
+    """R-hat and bulk ESS per structural parameter (rows of ``summary``), threshold lines, failures in red.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per structural parameter (index: its label) with ``r_hat`` and ``ess_bulk``
+        columns (:func:`mmmlab.diagnostics.parameter_summary`).
+    r_hat_max : float
+        The R-hat gate: a bar at or above it is red.
+    ess_bulk_min : float
+        The bulk ESS gate: a bar at or below it is red.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(max(10, 0.32 * len(summary) + 4), 9), layout="constrained")
     ax_r, ax_e = fig.subplots(2, 1)
     labels = list(summary.index)
@@ -65,8 +91,15 @@ def convergence_bars(summary: pd.DataFrame, r_hat_max: float, ess_bulk_min: floa
 def trace_plots(draws: dict[str, dict[str, np.ndarray]]) -> Figure:
     """Per variable, a row: density per chain (left) and the draws per chain (right).
 
-    ``draws`` maps a variable to ``{coordinate label: array (chain, draw)}``; coordinates share
-    a colour, chains a line style.
+    Parameters
+    ----------
+    draws : dict of str to dict of str to numpy.ndarray
+        Variable -> ``{coordinate label: array (chain, draw)}``; each coordinate (a channel,
+        say) gets a colour, each chain a line style.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig = Figure(figsize=(14, 2.6 * max(len(draws), 1)), layout="constrained")
     axes = fig.subplots(max(len(draws), 1), 2, squeeze=False)
@@ -102,7 +135,25 @@ def _density(values: np.ndarray, points: int = 200, span: tuple[float, float] | 
 
 
 def posterior_predictive(dates, observed, mean, bands: dict[float, tuple], target: str) -> Figure:
-    """Observed target over the posterior predictive mean and its HDI bands (original units)."""
+    """Observed target over the posterior predictive mean and its HDI bands (original units).
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Start of each period.
+    observed : numpy.ndarray, shape (periods,)
+        The observed target (sales).
+    mean : numpy.ndarray, shape (periods,)
+        The posterior predictive mean.
+    bands : dict of float to (numpy.ndarray, numpy.ndarray)
+        HDI probability -> (lower, upper) per period; wider bands are drawn lighter.
+    target : str
+        The target's label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(14, 5.5), layout="constrained")
     ax = fig.subplots()
     for prob, (lo, hi) in sorted(bands.items(), reverse=True):
@@ -121,7 +172,24 @@ def posterior_predictive(dates, observed, mean, bands: dict[float, tuple], targe
 def prior_vs_posterior(panels: list[dict], title: str, columns: int = 4) -> Figure:
     """One panel per parameter and channel: prior and posterior densities, the contraction in the title.
 
-    Each panel is ``{"label", "prior", "posterior", "contraction", "prior_dominated", "unit"}``.
+    The x range is the central 99% of the pooled draws, so heavy prior tails do not squash the
+    posterior into a spike.
+
+    Parameters
+    ----------
+    panels : list of dict
+        Each ``{"label", "prior", "posterior", "contraction", "prior_dominated"}`` and
+        optionally ``"unit"`` (the x label): ``prior`` and ``posterior`` are arrays of draws
+        in original units; ``contraction`` (float or None) goes in the title;
+        ``prior_dominated`` turns the title red.
+    title : str
+        The figure's title.
+    columns : int, optional
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig, axes = _grid(len(panels), columns, 3.6, 2.8)
     for ax, panel in zip(axes, panels):
@@ -147,7 +215,21 @@ def prior_vs_posterior(panels: list[dict], title: str, columns: int = 4) -> Figu
 
 
 def waterfall(components: pd.Series, unit: str) -> Figure:
-    """Mean total contribution of each component, stacked into the mean predicted total."""
+    """Mean total contribution of each component, stacked into the mean predicted total.
+
+    Parameters
+    ----------
+    components : pandas.Series
+        Component name (baseline, controls, channels ...) -> mean contribution summed over all
+        periods, in target units; negative ones are drawn red.
+    unit : str
+        The target's label (y axis).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per component starting where the previous ended, then the total.
+    """
     fig = Figure(figsize=(12, 6), layout="constrained")
     ax = fig.subplots()
     start = 0.0
@@ -167,7 +249,26 @@ def waterfall(components: pd.Series, unit: str) -> Figure:
 
 def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, upper: pd.DataFrame, prob: float,
                             unit: str, truth: pd.DataFrame | None = None) -> Figure:
-    """One panel per channel: mean contribution per period with its HDI band (and the truth if given)."""
+    """One panel per channel: mean contribution per period with its HDI band (and the truth if given).
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex
+        Start of each period.
+    mean, lower, upper : pandas.DataFrame, shape (periods, channels)
+        Posterior mean and HDI bounds of each channel's contribution per period (target units),
+        one column per channel.
+    prob : float
+        The HDI probability (labels).
+    unit : str
+        The target's label (y axes).
+    truth : pandas.DataFrame, optional
+        True contribution per period, same shape, drawn dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     channels = list(mean.columns)
     fig = Figure(figsize=(14, 2.4 * len(channels) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(channels), 1, sharex=True, squeeze=False).ravel())
@@ -186,7 +287,20 @@ def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, uppe
 
 
 def contribution_share(table: pd.DataFrame, prob: float) -> Figure:
-    """Each channel's share of the media contribution: mean with HDI error bars (``mean, lower, upper``)."""
+    """Each channel's share of the media contribution: mean with HDI error bars.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Index channel; ``mean``, ``lower``, ``upper`` shares (0 to 1) of the total media
+        contribution.
+    prob : float
+        The HDI probability (title).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig = Figure(figsize=(10, 1.0 + 0.7 * len(table)), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(table))
@@ -206,7 +320,21 @@ def contribution_share(table: pd.DataFrame, prob: float) -> Figure:
 def adstock_curves(lags: np.ndarray, curves: dict[str, dict], prob: float, title: str, ylabel: str) -> Figure:
     """Carry-over weight per lag, one panel per channel: mean, HDI band, and the true curve if given.
 
-    ``curves`` maps a channel to ``{"mean", "lower", "upper", "truth" (optional)}``.
+    Parameters
+    ----------
+    lags : numpy.ndarray, shape (lags,)
+        The x values (periods after the spend).
+    curves : dict of str to dict
+        Channel -> ``{"mean", "lower", "upper"}`` arrays of shape (lags,) and optionally
+        ``"truth"`` (an array, or None).
+    prob : float
+        The HDI probability (labels).
+    title, ylabel : str
+        The figure's title and the y label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig, axes = _grid(len(curves), 2, 6.5, 3.4)
     for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):
@@ -225,7 +353,22 @@ def adstock_curves(lags: np.ndarray, curves: dict[str, dict], prob: float, title
 def saturation_curves(curves: dict[str, dict], prob: float, xlabel: str, ylabel: str, title: str) -> Figure:
     """Response per channel in original units: mean, HDI band, observed spend range shaded, truth if given.
 
-    ``curves`` maps a channel to ``{"x", "mean", "lower", "upper", "observed": (lo, hi), "truth" (optional)}``.
+    The shaded range shows where the curve rests on data and where it is extrapolated.
+
+    Parameters
+    ----------
+    curves : dict of str to dict
+        Channel -> ``{"x", "mean", "lower", "upper", "observed": (lo, hi)}`` and optionally
+        ``"truth"``: ``x`` is spend per period (points,), the curves are the contribution per
+        period over ``x``, ``observed`` the smallest and largest spend in the data.
+    prob : float
+        The HDI probability (labels).
+    xlabel, ylabel, title : str
+        Axis labels and the figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig, axes = _grid(len(curves), 2, 6.5, 3.8)
     for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):

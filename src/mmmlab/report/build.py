@@ -29,7 +29,30 @@ from mmmlab.report.truth import limitations_section, truth_section
 
 def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFrame], *,
                  trace_name: str = "", sampled_predictive: bool = False) -> Report:
-    """Every section of the technical validation report from a loaded fit."""
+    """Every section of the technical validation report from a loaded fit.
+
+    Sections 1-10 are always built; section 11 (truth vs posterior) only when a fit table
+    carries true values. Nothing is written and the posterior is never re-sampled.
+
+    Parameters
+    ----------
+    mmm : pymc_marketing.mmm.MMM
+        The loaded fit (:func:`mmmlab.bayes.load_fit`); its ``idata`` holds the posterior,
+        ``fit_data`` and ``constant_data``, and, when present, the prior and posterior predictive.
+    settings : ReportSettings
+        HDI probability, curve settings, the gates and the prior-dominated threshold.
+    fit_tables : dict of str to pandas.DataFrame
+        The fit stage's tables by name (:func:`read_fit_tables`); empty is fine.
+    trace_name : str, optional
+        Shown as the first note of the page.
+    sampled_predictive : bool, optional
+        Whether the caller had to sample the posterior predictive; the page then says so.
+
+    Returns
+    -------
+    Report
+        The numbered sections with their figures, tables, metrics, verdict and notes.
+    """
     idata = mmm.idata
     context = Context(mmm, idata, settings, fit_tables)
     builders = [
@@ -61,6 +84,17 @@ def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFra
 
 
 def read_fit_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    """The fit stage's CSV tables by file stem (empty when the folder does not exist)."""
+    """The fit stage's CSV tables by file stem (empty when the folder does not exist).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The fit stage's table folder (``reports/fit/tables``).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Each ``*.csv`` read whole, keyed by its name without ``.csv``, in sorted order.
+    """
     folder = Path(folder)
     return {p.stem: pd.read_csv(p) for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib.metadata
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.figure import Figure
 
 from mmmlab import bayes
+from mmmlab.bayes import hdi  # noqa: F401  (the one HDI, shared with the fit stage; the sections import it from here)
 from mmmlab.config.report import ReportSettings
 from mmmlab.diagnostics import check_convergence, parameter_summary
 from mmmlab.report.model import Part
@@ -27,27 +27,50 @@ TRUTH_COLUMNS = ("true", "true_total")  # a fit table with one of these columns 
 
 
 # --------------------------------------------------------------------------- helpers
-def hdi(samples: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Highest-density interval over axis 0 (the draws) of ``samples``: (lower, upper)."""
-    samples = np.asarray(samples, dtype=float)
-    flat = samples.reshape(samples.shape[0], -1)
-    array = xr.DataArray(flat[None], dims=("chain", "draw", "item"))
-    bounds = az.hdi(array, prob=prob).transpose("item", "ci_bound").values
-    shape = samples.shape[1:]
-    return bounds[:, 0].reshape(shape), bounds[:, 1].reshape(shape)
-
-
 def stacked(array: xr.DataArray) -> xr.DataArray:
-    """Chain and draw merged into a leading ``sample`` dim."""
+    """Chain and draw merged into a leading ``sample`` dim.
+
+    Parameters
+    ----------
+    array : xarray.DataArray
+        Has ``chain`` and ``draw`` dims.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(sample, <the other dims in order>)``.
+    """
     return array.stack(sample=("chain", "draw")).transpose("sample", ...)
 
 
 def thin(n: int, most: int) -> np.ndarray:
-    """At most ``most`` evenly spaced indices of ``n`` draws."""
+    """At most ``most`` evenly spaced indices of ``n`` draws.
+
+    Curves are computed per draw; thinning bounds that cost without favouring any chain.
+
+    Parameters
+    ----------
+    n : int
+        The number of draws.
+    most : int
+        The largest number of indices wanted.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Sorted, distinct indices from 0 to ``n - 1``, both ends included.
+    """
     return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int))
 
 
 def versions() -> dict[str, str]:
+    """Installed versions of the packages the fit and the report depend on.
+
+    Returns
+    -------
+    dict of str to str
+        Package name to version, ``"not installed"`` when it is missing.
+    """
     out = {}
     for package in ("arviz", "pymc", "pymc-marketing", "pytensor", "xarray", "numpy", "mmmlab"):
         try:
@@ -58,25 +81,69 @@ def versions() -> dict[str, str]:
 
 
 def fit_frame(mmm) -> pd.DataFrame:
-    """The data the model was fitted on (``fit_data``), with the date column first."""
+    """The data the model was fitted on (``fit_data``), with the date column first.
+
+    Parameters
+    ----------
+    mmm : pymc_marketing.mmm.MMM
+        A loaded fit whose ``idata`` has a ``fit_data`` group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period: the date (named ``mmm.date_column``), spend per channel, controls
+        and the target, all in original units.
+    """
     frame = mmm.idata["fit_data"].to_dataset().to_dataframe().reset_index()
     return frame.rename(columns={"date": mmm.date_column}) if mmm.date_column not in frame else frame
 
 
 # --------------------------------------------------------------------------- posterior predictive
 def has_posterior_predictive(idata) -> bool:
+    """Whether the trace holds a ``posterior_predictive`` group.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        The fit's trace.
+
+    Returns
+    -------
+    bool
+    """
     return "posterior_predictive" in idata.children
 
 
 def sample_posterior_predictive(mmm, seed: int) -> None:
-    """Sample the posterior predictive once on the fit data; the result extends ``mmm.idata``."""
+    """Sample the posterior predictive once on the fit data; the result extends ``mmm.idata``.
+
+    Parameters
+    ----------
+    mmm : pymc_marketing.mmm.MMM
+        A loaded fit; its ``idata`` gains a ``posterior_predictive`` group (in place).
+    seed : int
+        Random seed of the predictive draws (params ``report.seed``).
+    """
     frame = fit_frame(mmm)
     X = frame.drop(columns=[mmm.target_column])
     mmm.sample_posterior_predictive(X, extend_idata=True, combined=True, random_seed=seed, progressbar=False)
 
 
 def predictive_original_units(idata) -> xr.DataArray:
-    """Posterior predictive draws of the target in original units: (sample, date)."""
+    """Posterior predictive draws of the target in original units: (sample, date).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A trace with a ``posterior_predictive`` group (``y_original_scale``, or ``y`` on the
+        scaled target with ``constant_data.target_scale``), either per chain and draw or
+        already combined into ``sample``.
+
+    Returns
+    -------
+    xarray.DataArray, dims (sample, date)
+        The target (sales) per draw and period.
+    """
     group = idata["posterior_predictive"]
     if "y_original_scale" in group.data_vars:
         values = group["y_original_scale"]
@@ -88,7 +155,55 @@ def predictive_original_units(idata) -> xr.DataArray:
 
 # --------------------------------------------------------------------------- what every section reads
 class Context:
-    """Shared inputs and accumulated outputs while the sections are built."""
+    """Shared inputs and accumulated outputs while the sections are built.
+
+    Everything every section needs is computed once here (the verdict, the parameter summary,
+    original-unit parameters, the contraction); the sections then add figures, tables, metrics
+    and notes to it.
+
+    Parameters
+    ----------
+    mmm : pymc_marketing.mmm.MMM
+        The loaded fit.
+    idata : xarray.DataTree
+        Its trace (``mmm.idata``).
+    settings : ReportSettings
+        HDI probability, curve settings, gates and the prior-dominated threshold.
+    fit_tables : dict of str to pandas.DataFrame
+        The fit stage's tables by name; those with a ``true`` or ``true_total`` column are the
+        truth tables.
+
+    Attributes
+    ----------
+    prob, pct : float, str
+        The HDI probability, and the same as a percentage label (``"94%"``).
+    channels : list of str
+        The channel (spend) columns, in the model's order.
+    frame : pandas.DataFrame
+        :func:`fit_frame`: the fitted data in original units.
+    dates : pandas.DatetimeIndex
+        One per period.
+    spend : numpy.ndarray, shape (periods, channels)
+        Spend per period.
+    verdict : Verdict
+        The convergence gates applied to the trace.
+    summary : pandas.DataFrame
+        :func:`mmmlab.diagnostics.parameter_summary` of the structural parameters.
+    posterior_params : xarray.Dataset
+        Per-channel parameters in original units (dims chain, draw, channel).
+    contraction : pandas.DataFrame or None
+        Prior-to-posterior contraction per parameter; None when the trace has no prior.
+    saturation : str
+        The saturation's name in :mod:`mmmlab.bayes` (``"hill"``, ``"logistic"`` ...).
+    unit : str
+        The target's label (``report.target_label`` or the model's target column).
+    free : list of str
+        The model's sampled parameters (:func:`mmmlab.bayes.free_parameters`).
+    truth_tables, truth_params : dict
+        The fit tables that compare with the truth; channel -> {parameter: true value}.
+    figures, tables, metrics, notes
+        What the sections produced so far (they become the :class:`Report`'s).
+    """
 
     def __init__(self, mmm, idata, settings: ReportSettings, fit_tables: dict[str, pd.DataFrame]):
         self.mmm, self.idata, self.settings = mmm, idata, settings
@@ -112,23 +227,41 @@ class Context:
                             if "prior" in idata.children else None)
         self.saturation = self.posterior_params.attrs.get("saturation", "hill")
         self.unit = settings.target_label or mmm.target_column
-        self.free = _free_variables(mmm)
+        self.free = bayes.free_parameters(idata)
 
     def add_table(self, part: Part, name: str, table: pd.DataFrame, caption: str = "") -> None:
+        """Keep ``table`` as ``tables/<name>.csv`` and show it in ``part``.
+
+        Parameters
+        ----------
+        part : Part
+            The section that shows the table (at its current end).
+        name : str
+            The table's name, unique within the report.
+        table : pandas.DataFrame
+            The whole table (the page shows its first rows, the CSV all of them).
+        caption : str, optional
+            Shown above the table.
+        """
         self.tables[name] = table
         part.table(name, caption)
 
     def add_figure(self, part: Part, name: str, figure: Figure, caption: str = "") -> None:
+        """Keep ``figure`` as ``figures/<name>.png`` and show it in ``part``.
+
+        Parameters
+        ----------
+        part : Part
+            The section that shows the figure (at its current end).
+        name : str
+            The figure's name, unique within the report.
+        figure : matplotlib.figure.Figure
+            Rendered once, when the report is written.
+        caption : str, optional
+            Shown under the figure.
+        """
         self.figures[name] = figure
         part.figure(name, caption)
-
-
-def _free_variables(mmm) -> list[str]:
-    model = getattr(mmm, "model", None)
-    if model is not None:
-        return [v.name for v in model.free_RVs]
-    prior = mmm.idata["posterior"].to_dataset()
-    return [n for n, v in prior.data_vars.items() if "date" not in v.dims]
 
 
 def _true_parameters(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, float]]:
@@ -144,12 +277,37 @@ def _true_parameters(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, flo
 
 # --------------------------------------------------------------------------- prior-to-posterior contraction
 def channel_rows(contraction: pd.DataFrame) -> pd.DataFrame:
-    """The contraction rows of per-channel parameters."""
+    """The contraction rows of per-channel parameters.
+
+    Parameters
+    ----------
+    contraction : pandas.DataFrame
+        :func:`mmmlab.bayes.prior_posterior_contraction`'s table (``channel`` is empty for
+        parameters that are not per channel).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with a channel (the original-unit channel parameters), index kept.
+    """
     return contraction[contraction["channel"].notna()]
 
 
 def dominated_names(contraction: pd.DataFrame) -> list[str]:
-    """Prior-dominated parameters as ``name (channel)``."""
+    """Prior-dominated parameters as ``name (channel)``.
+
+    Parameters
+    ----------
+    contraction : pandas.DataFrame
+        A contraction table (or some of its rows) with ``parameter``, ``channel``,
+        ``prior_dominated`` and, optionally, ``coord`` columns.
+
+    Returns
+    -------
+    list of str
+        ``"parameter (channel)"``, ``"parameter (coord)"`` for a non-channel coordinate, or
+        the bare parameter name, in table order.
+    """
     rows = contraction[contraction["prior_dominated"].astype(bool)]
     names = []
     for r in rows.itertuples(index=False):

@@ -25,6 +25,7 @@ from mmmlab.report.model import Block, Part
 
 # --------------------------------------------------------------------------- 1. setup
 def setup_section(c: Context) -> Part:
+    """Section 1: software versions, where the trace came from, and the gate thresholds in force."""
     part = Part("setup", "Setup")
     posterior_attrs = c.idata["posterior"].attrs
     part.text("The report loads the saved trace and computes every number and figure from it; it never re-runs MCMC.")
@@ -44,7 +45,7 @@ def setup_section(c: Context) -> Part:
         {"metric": "BFMI (min over chains)", "rule": ">", "threshold": g.bfmi_min},
         {"metric": "credible interval (HDI) probability", "rule": "=", "threshold": c.prob},
     ])
-    c.add_table(part, "setup_thresholds", thresholds, "Thresholds in force (params fit.gates and report.hdi_prob)")
+    c.add_table(part, "setup_thresholds", thresholds, "Thresholds in force (params fit.gates and fit.hdi_prob)")
     return part
 
 
@@ -71,6 +72,7 @@ def _formula(formulas: dict[str, str], component) -> str:
 
 
 def specification_section(c: Context) -> Part:
+    """Section 2: the model and sampler settings, every prior, and the transforms' formulas."""
     part = Part("specification", "Model specification")
     mmm = c.mmm
     adstock, saturation = mmm.adstock, mmm.saturation
@@ -120,6 +122,7 @@ def specification_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 3. convergence
 def convergence_section(c: Context) -> Part:
+    """Section 3: the gates' verdict, R-hat and ESS per structural parameter, with a bar chart."""
     part = Part("convergence", "Convergence diagnostics")
     part.blocks.append(Block("verdict", c.verdict))
     checks = pd.DataFrame([
@@ -144,6 +147,8 @@ def convergence_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 4. traces
 def key_parameters(c: Context) -> list[str]:
+    """The trace variables section 4 plots: ``report.key_parameters``, else the intercept, adstock
+    and saturation variables; names absent from the posterior are dropped."""
     posterior = c.idata["posterior"]
     if c.settings.key_parameters:
         names = list(c.settings.key_parameters)
@@ -154,6 +159,7 @@ def key_parameters(c: Context) -> list[str]:
 
 
 def traces_section(c: Context) -> Part:
+    """Section 4: per-chain densities and draw traces of the key parameters."""
     part = Part("traces", "Trace plots")
     names = key_parameters(c)
     draws = {}
@@ -176,6 +182,7 @@ def traces_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 5. posterior predictive
 def predictive_section(c: Context) -> Part:
+    """Section 5: observed target over the posterior predictive bands, with coverage, R² and MAPE."""
     part = Part("predictive", "Posterior predictive check")
     if not has_posterior_predictive(c.idata):
         part.text("The trace has no posterior predictive group.")
@@ -202,6 +209,7 @@ def predictive_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 6. prior vs posterior
 def prior_posterior_section(c: Context) -> Part:
+    """Section 6: prior vs posterior densities in original units and which parameters the prior dominates."""
     part = Part("prior-posterior", "Prior vs posterior")
     if c.contraction is None:
         part.text("The trace has no prior group, so prior and posterior cannot be compared.")

@@ -43,14 +43,39 @@ figcaption { font-size: .9em; color: #555; }
 
 
 def png_bytes(figure: Figure) -> bytes:
-    """The figure as PNG bytes (rendered once: the same bytes go to the page and to the PNG file)."""
+    """The figure as PNG bytes (rendered once: the same bytes go to the page and to the PNG file).
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        Rendered at ``DPI`` with a tight bounding box; left open.
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     return buffer.getvalue()
 
 
 def render(report: Report, images: dict[str, bytes]) -> str:
-    """The whole page; ``images`` holds each figure's PNG bytes by name."""
+    """The whole page: verdict, notes, contents, then every section's blocks in order.
+
+    Parameters
+    ----------
+    report : Report
+        The built report; its tables are looked up by the names its table blocks carry.
+    images : dict of str to bytes
+        Each figure's PNG bytes (:func:`png_bytes`) by figure name, embedded as base64.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document (tables longer than ``MAX_TABLE_ROWS`` are cut, with a
+        pointer to their CSV).
+    """
     e = html.escape
     toc = "".join(f'<li><a href="#{e(p.anchor)}">{e(p.title)}</a></li>' for p in report.parts)
     verdict = _verdict(report.verdict)

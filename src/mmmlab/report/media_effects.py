@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from pymc_marketing.mmm import GeometricAdstock
 
 from mmmlab import bayes
+from mmmlab.bayes import hdi
 from mmmlab.plots import report as plots
-from mmmlab.report.context import Context, hdi, stacked, thin
+from mmmlab.report.context import Context, stacked, thin
 from mmmlab.report.model import Part
 from mmmlab.transforms import adstock_weights, equilibrium_adstock
 
@@ -18,17 +18,15 @@ MAX_LAGS_SHOWN = 52  # longer adstock kernels are drawn only until the HDI's upp
 
 # --------------------------------------------------------------------------- 7. decomposition
 def decomposition_section(c: Context) -> Part:
+    """Section 7: waterfall of components, channel contributions over time, each channel's share and ROI."""
     part = Part("decomposition", "Channel decomposition")
     unit = c.unit
     channel_draws = bayes.channel_contributions(c.idata).transpose("chain", "draw", "date", "channel")
     samples = stacked(channel_draws).transpose("sample", "date", "channel").values  # (sample, date, channel)
     components = {}
-    try:
-        parts = c.mmm.data.get_contributions(original_scale=True, include_baseline=True, include_controls=True,
-                                              include_seasonality=True)
-    except Exception as exc:  # a model without some component; channels alone still decompose
-        parts = xr.Dataset()
-        c.notes.append(f"Baseline and control contributions unavailable ({type(exc).__name__}: {exc}); waterfall shows channels only.")
+    # components the model lacks (no controls, no seasonality) are simply absent from the result
+    parts = c.mmm.data.get_contributions(original_scale=True, include_baseline=True, include_controls=True,
+                                          include_seasonality=True)
     n_dates = len(c.dates)
     for name, array in parts.data_vars.items():
         if name == "channels":
@@ -91,7 +89,23 @@ def _draws(c: Context, name: str, channel: str) -> np.ndarray:
 
 
 def adstock_curves(c: Context, truth: bool = False) -> dict[str, dict] | None:
-    """Per channel, the weight decay**l of spend l periods ago: mean and HDI over draws (and the truth)."""
+    """Per channel, the weight decay**l of spend l periods ago: mean and HDI over draws (and the truth).
+
+    Parameters
+    ----------
+    c : Context
+        The report context (thinned posterior decays, ``l_max``, the HDI probability).
+    truth : bool, optional
+        Add the true curve where a fit table gives the channel's true decay.
+
+    Returns
+    -------
+    dict or None
+        Channel -> ``{"mean", "lower", "upper", "truth"}``, each an array over lags 0, 1, ...
+        (``truth`` None when unknown). Kernels longer than ``MAX_LAGS_SHOWN`` stop at the
+        first lag where every channel's upper bound is below 0.5% (at least 12 lags). None
+        when the model's adstock is not geometric.
+    """
     if "decay" not in c.posterior_params or not isinstance(c.mmm.adstock, GeometricAdstock):
         return None
     l_max = int(c.mmm.adstock.l_max)
@@ -111,6 +125,7 @@ def adstock_curves(c: Context, truth: bool = False) -> dict[str, dict] | None:
 
 
 def adstock_section(c: Context) -> Part:
+    """Section 8: each channel's carry-over curve decay**l with its HDI band, and its decay and half-life."""
     part = Part("adstock", "Adstock decay curves")
     curves = adstock_curves(c)
     if curves is None:
@@ -141,16 +156,48 @@ def adstock_section(c: Context) -> Part:
 def steady_state_response(c: Context, spend: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     """Sales per period when ``spend`` is repeated every period, per draw: (draws, points).
 
-    The un-normalised adstock settles at ``spend * sum_{l<l_max} decay**l``; the original-unit
+    The un-normalised adstock settles at ``equilibrium_adstock(spend, decay, l_max)``
+    (``spend * sum_{l<l_max} decay**l``); the original-unit
     parameters of :func:`mmmlab.bayes.original_scale_parameters` apply to that adstock.
+
+    Parameters
+    ----------
+    c : Context
+        Gives the saturation's kind and ``l_max``.
+    spend : numpy.ndarray, shape (points,)
+        Spend per period, held forever.
+    params : dict of str to numpy.ndarray
+        One channel's original-unit parameters, each of shape (draws,), ``decay`` included.
+
+    Returns
+    -------
+    numpy.ndarray, shape (draws, points)
+        The channel's sales contribution per period.
     """
-    carry = adstock_weights(params["decay"], int(c.mmm.adstock.l_max)).sum(axis=-1)
-    adstocked = carry[:, None] * spend[None, :]
+    adstocked = equilibrium_adstock(spend[None, :], params["decay"][:, None], int(c.mmm.adstock.l_max))
     others = {k: v[:, None] for k, v in params.items() if k != "decay"}
     return np.asarray(bayes.response(c.saturation, adstocked, others), dtype=float)
 
 
 def saturation_curves(c: Context, truth: bool = False) -> dict[str, dict] | None:
+    """Per channel, the steady-state response to sustained spend: mean and HDI over draws (and the truth).
+
+    Parameters
+    ----------
+    c : Context
+        The report context (thinned original-unit parameters, spend, curve settings).
+    truth : bool, optional
+        Add the true curve where a fit table gives all the channel's true parameters; the
+        simulator's adstock has no ``l_max``, so it settles at ``spend / (1 - decay)``.
+
+    Returns
+    -------
+    dict or None
+        Channel -> ``{"x", "mean", "lower", "upper", "observed", "truth"}``: ``x`` is spend per
+        period from 0 to ``report.spend_range`` times the largest observed, the curves are sales
+        per period over ``x``, ``observed`` the (min, max) spend in the data and ``truth`` None
+        when unknown. None when the model's adstock is not geometric.
+    """
     names = list(c.posterior_params.data_vars)
     if "decay" not in names or not isinstance(c.mmm.adstock, GeometricAdstock):
         return None
@@ -171,6 +218,7 @@ def saturation_curves(c: Context, truth: bool = False) -> dict[str, dict] | None
 
 
 def saturation_section(c: Context) -> Part:
+    """Section 9: steady-state response curves in original units and the saturation parameters' HDIs."""
     part = Part("saturation", "Saturation response curves")
     curves = saturation_curves(c)
     unit = c.unit

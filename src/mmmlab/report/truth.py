@@ -13,6 +13,7 @@ from mmmlab.report.model import Part
 
 # --------------------------------------------------------------------------- 10. limitations
 def limitations_section(c: Context) -> Part:
+    """Section 10: what the fit cannot say: parameters vs spend patterns, prior dominance, gates, data gaps."""
     part = Part("limitations", "Model limitations")
     items = []
     n = len(c.dates)
@@ -79,6 +80,7 @@ def limitations_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 11. truth
 def truth_section(c: Context) -> Part:
+    """Section 11 (only when a fit table has true values): truth tables and true curves over the HDI bands."""
     part = Part("truth", "Truth vs posterior")
     part.text("The data come from a simulator with known parameters. The tables are the fit stage's comparisons; the "
               "figures draw the true curves (dashed) over the posterior HDI bands.")

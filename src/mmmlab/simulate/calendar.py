@@ -10,12 +10,34 @@ from mmmlab.config import SimulationSpec
 DAYS_PER_MONTH = 365.2425 / 12
 
 def months_per_period(freq: str) -> float:
-    """Length of one period in calendar months (1 for monthly data, ~0.23 for weekly)."""
+    """Length of one period in calendar months.
+
+    Parameters
+    ----------
+    freq : str
+        The pandas frequency of the periods: ``"MS"`` (monthly) or a weekly one (``"W-MON"``).
+
+    Returns
+    -------
+    float
+        1 for monthly periods, 7 days over the mean month length (about 0.23) otherwise.
+    """
     return 1.0 if freq == "MS" else 7.0 / DAYS_PER_MONTH
 
 
 def easter(years) -> list[pd.Timestamp]:
-    """Gregorian Easter Sunday for each year (the anonymous Gregorian algorithm)."""
+    """Gregorian Easter Sunday for each year (the anonymous Gregorian algorithm).
+
+    Parameters
+    ----------
+    years : iterable of int
+        Calendar years.
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        Easter Sunday of each year, in the order given.
+    """
     out = []
     for y in years:
         a, b, c = y % 19, y // 100, y % 100
@@ -32,7 +54,25 @@ def easter(years) -> list[pd.Timestamp]:
 
 
 def economy_states(spec: SimulationSpec, dates: pd.DatetimeIndex, rng) -> np.ndarray:
-    """State index per period from a Markov chain that steps once per calendar month."""
+    """State index per period from a Markov chain that steps once per calendar month.
+
+    Stepping per month rather than per period keeps the economy's pace the same for weekly
+    and monthly data; every period of a month shares that month's state.
+
+    Parameters
+    ----------
+    spec : SimulationSpec
+        Its ``economy`` gives the states, the initial distribution and the transition matrix.
+    dates : pandas.DatetimeIndex
+        Start of each period.
+    rng : numpy.random.Generator
+        Draws one uniform per calendar month spanned by ``dates``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (periods,)
+        Index into ``spec.economy.states`` (and ``spec.economy.index``) for each period.
+    """
     econ = spec.economy
     month_id = (dates.year * 12 + dates.month).to_numpy()
     month_id = month_id - month_id[0]
@@ -47,7 +87,25 @@ def economy_states(spec: SimulationSpec, dates: pd.DatetimeIndex, rng) -> np.nda
 
 
 def period_events(spec: SimulationSpec, dates: pd.DatetimeIndex):
-    """Name and multiplier per period: the first event of the table that falls in the period."""
+    """Name and multiplier per period: the first event of the table that falls in the period.
+
+    A period runs from its date to the next period's date. A ``"MM-DD"`` that does not exist
+    in a year (``"02-29"`` outside leap years) is skipped for that year.
+
+    Parameters
+    ----------
+    spec : SimulationSpec
+        Its ``events`` (name, ``"MM-DD"`` or ``"easter"``, baseline multiplier) and ``freq``.
+    dates : pandas.DatetimeIndex
+        Start of each period.
+
+    Returns
+    -------
+    names : numpy.ndarray of object, shape (periods,)
+        The event's name, or ``"None"`` for a period without an event.
+    multipliers : numpy.ndarray of float, shape (periods,)
+        The event's baseline multiplier, 1 for a period without an event.
+    """
     ends = dates[1:].append(pd.DatetimeIndex([dates[-1] + pd.tseries.frequencies.to_offset(spec.freq)]))
     names = np.full(len(dates), "None", dtype=object)
     mult = np.ones(len(dates))

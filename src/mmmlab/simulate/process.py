@@ -20,7 +20,20 @@ from mmmlab.transforms import geometric_adstock, hill
 
 @dataclass(frozen=True)
 class Simulation:
-    """A generated dataset and the truth behind it."""
+    """A generated dataset and the truth behind it.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per period in the seed's schema: ``Date``, ``Year``, ``Month``, ``Time_Period``,
+        ``<channel>_Spend`` (spend per period), ``Total_Sales``, ``Economic_Condition``,
+        ``Seasonal_Event``, ``Is_Experiment``, ``Experiment_Channel``, then the truth columns
+        ``<channel>_Decay``/``_alpha``/``_gamma``/``_k``/``_Adstocked``/``_Impact``.
+    truth : dict
+        JSON-ready truth: ``freq``, ``seed``, ``preset``, per-channel ``channels`` parameters,
+        ``baseline`` (level, period growth, noise sd), ``experiments``, ``dates`` and the
+        per-period sales ``contributions`` (baseline, experiments, each channel) and ``noise``.
+    """
 
     frame: pd.DataFrame
     truth: dict
@@ -31,7 +44,29 @@ class Simulation:
 
 
 def simulate(spec: SimulationSpec) -> Simulation:
-    """Generate one dataset with its truth from a validated spec."""
+    """Generate one dataset with its truth from a validated spec.
+
+    Sales per period are ``noise * (baseline + sum of channel impacts + experiment boost)``,
+    where a channel's impact is ``hill(geometric_adstock(spend))`` with its true parameters and
+    the baseline grows, follows the economy's index and the event multipliers.
+
+    Parameters
+    ----------
+    spec : SimulationSpec
+        The validated ``generate`` section (:func:`mmmlab.config.simulation_spec`); its ``seed``
+        fixes every random draw, so the same spec gives the same data.
+
+    Returns
+    -------
+    Simulation
+        The dataset's frame and its truth.
+
+    Raises
+    ------
+    ValueError
+        If the date range holds fewer than two periods (``simulation_spec`` already refuses
+        such a spec with a :class:`~mmmlab.errors.UserInputError`).
+    """
     rng = np.random.default_rng(spec.seed)
     dates = pd.date_range(spec.start, spec.end, freq=spec.freq)
     if len(dates) < 2:

@@ -23,7 +23,26 @@ METRICS = "reports/generate/metrics.json"
 
 
 def run(params: dict) -> str:
-    """Simulate, write the CSV and truth.json, log the run; returns a one-line summary."""
+    """Simulate, write the CSV and truth.json, log the run; returns a one-line summary.
+
+    Both files are written in full before either replaces its old version, so a failed write
+    does not leave a CSV beside the truth of another dataset.
+
+    Parameters
+    ----------
+    params : dict
+        The raw params (sections ``generate`` and ``tracking``).
+
+    Returns
+    -------
+    str
+        Periods written, where, and the mean sales.
+
+    Raises
+    ------
+    UserInputError
+        When the ``generate`` section is invalid; nothing is written then.
+    """
     spec = simulation_spec(params)  # validates everything before anything is written
     sim = simulate(spec)
     csv, truth = resolve(GENERATED_CSV), resolve(GENERATED_TRUTH)
@@ -44,7 +63,20 @@ def run(params: dict) -> str:
 
 
 def summary_metrics(sim: Simulation) -> dict:
-    """Headline numbers of the generated data: size, sales level and the true sales shares."""
+    """Headline numbers of the generated data: size, sales level and the true sales shares.
+
+    Parameters
+    ----------
+    sim : Simulation
+        The generated dataset and its truth.
+
+    Returns
+    -------
+    dict
+        ``n_periods``, ``sales_mean``, ``sales_sd``, and ``share.<component>`` for the baseline,
+        the experiments and each channel: its share of the summed true contributions (before
+        noise).
+    """
     contributions = sim.truth["contributions"]
     total = sum(np.sum(v) for v in contributions.values())
     shares = {f"share.{name}": float(np.sum(v) / total) for name, v in contributions.items()}

@@ -14,6 +14,25 @@ STAGES = ("generate", "check", "recover", "fit", "report")
 
 
 def run(params: dict) -> str:
+    """Run every stage of ``STAGES`` in order, each as a nested MLflow run of one parent run.
+
+    Parameters
+    ----------
+    params : dict
+        The raw params, passed whole to each stage.
+
+    Returns
+    -------
+    str
+        One line per stage: ``"<stage>: <its summary line>"``.
+
+    Raises
+    ------
+    UserInputError
+        From the first stage that finds its settings or inputs invalid; later stages do not run.
+    GateFailure
+        When a convergence gate fails under ``fit.strict``; the report stage does not run.
+    """
     lines = []
     with tracking.pipeline_run(params):
         for stage in STAGES:

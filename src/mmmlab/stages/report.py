@@ -35,7 +35,25 @@ FOLDER = "reports/validation"
 
 
 def run(params: dict) -> str:
-    """Build the report from the trace, write it, log it; returns a one-line summary."""
+    """Build the report from the trace, write it, log it; returns a one-line summary.
+
+    Parameters
+    ----------
+    params : dict
+        The raw params (sections ``report``, ``fit`` for the gates, ``data`` for the target's
+        label, ``tracking``).
+
+    Returns
+    -------
+    str
+        Sections, figures and tables written, the convergence verdict, and the fit run the
+        report was attached to.
+
+    Raises
+    ------
+    UserInputError
+        When the ``report`` or ``fit.gates`` settings are invalid or there is no trace yet.
+    """
     settings, seed = report_settings(params)
     trace = resolve(TRACE)
     mmm = bayes.load_fit(trace)
@@ -67,13 +85,31 @@ def run(params: dict) -> str:
 
 
 def fit_run_id() -> str | None:
-    """The MLflow run of the fit that wrote the trace, as the fit stage recorded it (None if unknown)."""
+    """The MLflow run of the fit that wrote the trace, as the fit stage recorded it (None if unknown).
+
+    Returns
+    -------
+    str or None
+        ``mlflow_run_id`` from ``reports/fit/convergence.json``; None when the file or the key
+        is missing.
+    """
     path = resolve(FIT_VERDICT)
     return json.loads(path.read_text()).get("mlflow_run_id") if path.exists() else None
 
 
 def render_figures(report: Report) -> dict[str, bytes]:
-    """Every figure as PNG bytes (the figures are closed afterwards)."""
+    """Every figure as PNG bytes (the figures are closed afterwards).
+
+    Parameters
+    ----------
+    report : Report
+        The built report.
+
+    Returns
+    -------
+    dict of str to bytes
+        PNG bytes by figure name: the same bytes go into the page and the PNG files.
+    """
     images = {}
     for name, figure in report.figures.items():
         images[name] = png_bytes(figure)
@@ -82,7 +118,21 @@ def render_figures(report: Report) -> dict[str, bytes]:
 
 
 def write_report(folder: Path, page: str, images: dict[str, bytes], report: Report) -> None:
-    """Write the report into a temporary sibling folder, then swap it in place of ``folder``."""
+    """Write the report into a temporary sibling folder, then swap it in place of ``folder``.
+
+    The swap is two renames, so a failure while writing leaves the previous report whole.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The report's folder (``reports/validation``).
+    page : str
+        ``index.html``.
+    images : dict of str to bytes
+        PNG bytes by figure name, written as ``figures/<name>.png``.
+    report : Report
+        Its tables are written as ``tables/<name>.csv`` and its metrics as ``metrics.json``.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
