@@ -104,8 +104,9 @@ def test_missing_sampler_backend_says_how_to_install(repo_root, monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("jax", "numpyro") else real(name, *a))
     params = load_params(repo_root / "params.yaml", ("fit.sampler.name=numpyro",))
+    spec = fit_spec(params)  # valid params: only the fit, which needs the packages, refuses them
     with pytest.raises(UserInputError, match=r"fit\.sampler\.name: numpyro needs jax and numpyro.*\[samplers\]"):
-        fit_spec(params)
+        bayes.build_mmm(spec, None)
 
 
 def test_unknown_control_names_the_key(short_params):

@@ -7,7 +7,7 @@ the trace onto the simulator's units, :mod:`.contraction` says what the data inf
 :mod:`.summaries` tabulates the posterior. The estimating code never reads the truth.
 """
 
-from mmmlab.bayes.build import build_mmm
+from mmmlab.bayes.build import build_mmm, missing_sampler_packages
 from mmmlab.bayes.contraction import (
     free_parameters,
     identifiability_words,
@@ -36,7 +36,7 @@ from mmmlab.bayes.units import (
 )
 
 __all__ = [
-    "DATE", "TARGET", "TRUNCATION", "Design", "adstock_of", "adstock_truncation", "build_mmm", "channel_contributions",
+    "DATE", "TARGET", "TRUNCATION", "Design", "adstock_of", "adstock_truncation", "build_mmm", "missing_sampler_packages", "channel_contributions",
     "design", "estimate_tables", "free_parameters", "hdi", "identifiability_words", "interval", "l_max", "load_fit",
     "marginal_roas", "original_scale_parameters", "prior_dominated", "prior_posterior_contraction", "response",
     "sample", "sampler_metrics", "saturation_of", "save_fit", "truncation_warning",

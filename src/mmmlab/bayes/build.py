@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,15 @@ def quiet_pymc_marketing() -> Iterator[None]:
         yield
 
 
+# packages a sampler needs beyond the base install (pip install -e '.[samplers]')
+SAMPLER_PACKAGES = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
+
+
+def missing_sampler_packages(sampler: str) -> list[str]:
+    """The packages ``sampler`` needs that are not installed (empty when it can run)."""
+    return [p for p in SAMPLER_PACKAGES.get(sampler, ()) if importlib.util.find_spec(p) is None]
+
+
 def build_mmm(spec: FitSpec, d: Design):
     """The configured (not yet built) pymc-marketing MMM.
 
@@ -48,8 +58,13 @@ def build_mmm(spec: FitSpec, d: Design):
     Raises
     ------
     UserInputError
-        ``hill_mean_response`` with a channel that never has positive spend.
+        ``hill_mean_response`` with a channel that never has positive spend, or a sampler whose
+        packages are not installed.
     """
+    missing = missing_sampler_packages(spec.sampler.name)
+    if missing:
+        raise UserInputError(f"fit.sampler.name: {spec.sampler.name} needs {' and '.join(missing)}, which are not "
+                             "installed (pip install -e '.[samplers]', or use nutpie or pymc)")
     with quiet_pymc_marketing():
         from pymc_marketing.mmm import (
             MMM,

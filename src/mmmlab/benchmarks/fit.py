@@ -15,7 +15,6 @@ geometric adstock (l_max 12) and logistic saturation, the same data, controls an
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -48,10 +47,10 @@ DESIGNS = {
     "identifiable seed 2": ((*PRESET, "generate.seed=2"), BOTH_FORMS),
 }
 TIMEOUT_S = 600  # one configuration may not take longer than this
-NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
 
 
 def run() -> Path:
+    from mmmlab.bayes.build import missing_sampler_packages
     from mmmlab.config import project_root
 
     root = project_root()
@@ -63,7 +62,7 @@ def run() -> Path:
             _generate(root / "params.yaml", overrides, folder)
             for config in configs:
                 kind, sampler = config.split(":")
-                missing = [p for p in NEEDS.get(sampler, ()) if importlib.util.find_spec(p) is None]
+                missing = missing_sampler_packages(sampler)
                 row = {"design": design, "config": kind, "sampler": sampler}
                 if missing:
                     rows.append(row | {"installed": False, "missing": missing})

@@ -9,7 +9,6 @@ internal scale (spend / channel max, sales / max sales).
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +48,6 @@ COMMON_PRIORS = {
     "gamma_fourier": "fourier_mode",
     "likelihood": None,
 }
-# packages a sampler needs beyond the base install (pip install -e '.[samplers]')
-SAMPLER_PACKAGES = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,12 +195,6 @@ def _model(m: Section, experiment_column: str | None, experiment_none: str) -> M
 def _sampler(s: Section) -> SamplerSpec:
     d = defaults(SamplerSpec)
     name = s.choice("name", Sampler, d.name)
-    missing = [p for p in SAMPLER_PACKAGES.get(name, ()) if importlib.util.find_spec(p) is None]
-    if missing:
-        raise UserInputError(
-            f"fit.sampler.name: {name} needs {' and '.join(missing)}, which are not installed "
-            "(pip install -e '.[samplers]', or use nutpie or pymc)"
-        )
     return SamplerSpec(
         name=name,
         chains=int(s.number("chains", d.chains, lo=1, integer=True)),
