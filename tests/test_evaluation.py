@@ -15,6 +15,9 @@ from mmmlab.evaluation import (
     fit_comparison,
     interval_table,
     parameter_table,
+    recovery_comparison,
+    recovery_metrics,
+    recovery_tables,
     type_summary,
 )
 
@@ -189,3 +192,30 @@ def test_fit_comparison_roas_by_hand():
     assert not roas.loc[("marginal_roas", "Radio"), "covered"]  # 6.25 below [7, 8]
     assert summary["roas_rel_error.TV"] == pytest.approx(0.0)  # mean 1 vs true 1
     assert summary["marginal_roas_rel_error.Radio"] == pytest.approx(abs(1.0 - 6.25) / 6.25)
+
+
+# --------------------------------------------------------------------------- the classical recovery
+def test_recovery_comparison_tables_and_metrics_by_hand():
+    dates = pd.DatetimeIndex(["2020-01-01", "2020-02-01"], name="date")
+    true = Truth(freq="MS", channels=truth().channels, contributions=pd.DataFrame({"TV": [10.0, 20.0]}, index=dates))
+    est = pd.DataFrame({"channel": "TV", "parameter": ["decay", "gamma"], "estimate": [0.6, 0.7],
+                        "lower": [0.5, np.nan], "upper": [0.9, np.nan], "verdict": ["identified", "not assessed"]})
+    recovered = pd.DataFrame({"TV": [12.0, 24.0]}, index=dates)
+    comparison = recovery_comparison(true, est, recovered)
+    assert list(comparison["table"]["verdict"]) == ["identified", "not assessed"]
+    assert comparison["contributions"].iloc[0]["total_error_pct"] == pytest.approx(100 * 6 / 30)
+
+    components = recovered.assign(baseline=[100.0, 100.0])
+    tables = recovery_tables(comparison, components)
+    table = tables["comparison"]
+    assert list(table["channel"]) == ["TV", "TV", "ALL", "ALL"]  # then one summary row per parameter type
+    assert table.iloc[0]["difference_pct"] == pytest.approx(-25.0) and table.iloc[0]["truth_inside"] == True
+    assert table.iloc[2]["rmse"] == pytest.approx(0.2) and table.iloc[2]["nrmse_pct"] == pytest.approx(25.0)
+    assert list(tables["contributions"].columns) == ["date", "TV.recovered", "baseline.recovered", "TV.true"]
+
+    metrics = recovery_metrics(comparison)
+    assert metrics["TV.decay.abs_error"] == pytest.approx(0.2) and metrics["TV.decay.covered"] == 1.0
+    assert "TV.gamma.covered" not in metrics  # no interval: coverage unknown, not False
+    assert metrics["coverage"] == 1.0 and metrics["rmse.decay"] == pytest.approx(0.2)
+    assert metrics["contribution.TV.srmse"] == pytest.approx(np.sqrt((4 + 16) / 2) / 15.0)
+    assert all(isinstance(v, float) and np.isfinite(v) for v in metrics.values())

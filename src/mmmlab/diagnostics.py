@@ -1,8 +1,8 @@
 """Convergence gates: thresholds as a frozen spec, checks returning a verdict object.
 
-Defaults are the seed report's: R-hat < 1.01, bulk and tail ESS > 400, no divergences; plus
-BFMI > 0.3 for every chain. Only structural parameters count (variables without a ``date``
-dimension), as in the seed report's summary.
+The defaults are the seed report's thresholds, plus a BFMI floor for every chain (see
+:class:`Gates`). Only structural parameters count (variables without a ``date`` dimension), as
+in the seed report's summary.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Shared by the recovery and fit stages: the truth on the data's dates, parameter errors and
 interval coverage, per-type RMSE/NRMSE (the seed's summary rows), contribution errors (SRMSE as in
-PyMC Labs' MMM benchmark: RMSE over time divided by the mean true contribution), and the fit
-stage's comparison of its posterior tables with the truth.
+PyMC Labs' MMM benchmark: RMSE over time divided by the mean true contribution); then the
+classical recovery's comparison (:func:`recovery_comparison`) and the fit stage's comparison of its
+posterior tables with the truth (:func:`fit_comparison`).
 """
 
 from __future__ import annotations
@@ -146,6 +147,110 @@ def contribution_errors(true: pd.DataFrame, estimated: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def finite(summary: dict) -> dict[str, float]:
+    """The entries of ``summary`` that are finite numbers, as floats (None, NaN and infinities dropped)."""
+    return {k: float(v) for k, v in summary.items() if v is not None and np.isfinite(float(v))}
+
+
+# --------------------------------------------------------------------------- the classical recovery
+def recovery_comparison(truth: Truth, estimates: pd.DataFrame, recovered: pd.DataFrame) -> dict:
+    """The classical recovery's estimates and contributions against the truth.
+
+    Parameters
+    ----------
+    truth : Truth
+        Aligned with the data (:func:`align_truth`).
+    estimates : pandas.DataFrame
+        The channels' estimates: columns channel, parameter, estimate, lower, upper and verdict
+        (:meth:`mmmlab.recovery.Recovery.channel_estimates`).
+    recovered : pandas.DataFrame
+        Recovered contribution per period (index the data's dates), one column per channel.
+
+    Returns
+    -------
+    dict
+        ``table``: :func:`parameter_table` with each row's verdict; ``summary``: its
+        :func:`type_summary`; ``contributions``: :func:`contribution_errors`;
+        ``true_contributions``: the truth's channel contributions.
+    """
+    table = parameter_table(truth, estimates[["channel", "parameter", "estimate", "lower", "upper"]])
+    table = table.merge(estimates[["channel", "parameter", "verdict"]], on=["channel", "parameter"], how="left")
+    true = truth.channel_contributions
+    return {"table": table, "summary": type_summary(table), "contributions": contribution_errors(true, recovered),
+            "true_contributions": true}
+
+
+def comparison_table(comparison: dict) -> pd.DataFrame:
+    """The seed's comparison table from a :func:`recovery_comparison`, extended with intervals and verdicts.
+
+    One row per (channel, parameter): channel, parameter, true, recovered, difference_pct, lower,
+    upper, truth_inside, verdict; then per-type rows with channel ``ALL``, rmse and nrmse_pct (also
+    their difference_pct) and the type's coverage as truth_inside.
+    """
+    t = comparison["table"]
+    rows = pd.DataFrame({
+        "channel": t["channel"], "parameter": t["parameter"], "true": t["true"], "recovered": t["estimate"],
+        "difference_pct": t["difference_pct"], "lower": t["lower"], "upper": t["upper"], "truth_inside": t["covered"],
+        "verdict": t["verdict"], "rmse": np.nan, "nrmse_pct": np.nan,
+    })
+    s = comparison["summary"]
+    summary = pd.DataFrame({"channel": "ALL", "parameter": s["parameter"], "difference_pct": s["nrmse_pct"],
+                            "rmse": s["rmse"], "nrmse_pct": s["nrmse_pct"], "truth_inside": s["coverage"]})
+    return pd.concat([rows, summary], ignore_index=True)
+
+
+def recovery_tables(comparison: dict, components: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables of a :func:`recovery_comparison` by name, each to be written without its index.
+
+    Parameters
+    ----------
+    comparison : dict
+    components : pandas.DataFrame
+        The recovery's fitted components per period (index the dates): baseline, experiments, channels.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``comparison`` (:func:`comparison_table`), ``contribution_errors``, and ``contributions``:
+        a ``date`` column, every component suffixed ``.recovered``, then each channel's truth
+        suffixed ``.true``.
+    """
+    joined = pd.concat([components.add_suffix(".recovered"), comparison["true_contributions"].add_suffix(".true")],
+                       axis=1)
+    return {
+        "comparison": comparison_table(comparison),
+        "contribution_errors": comparison["contributions"],
+        "contributions": joined.rename_axis("date").reset_index(),
+    }
+
+
+def recovery_metrics(comparison: dict) -> dict[str, float]:
+    """Headline numbers of a :func:`recovery_comparison`, finite ones only, for metrics.
+
+    Per parameter its absolute and relative error and whether its interval covers the truth; per
+    type RMSE and NRMSE; the coverage over every interval; per channel the total contribution's
+    error % and SRMSE.
+    """
+    metrics = {}
+    for rec in comparison["table"].itertuples(index=False):
+        key = f"{rec.channel}.{rec.parameter}"
+        metrics[f"{key}.abs_error"] = rec.abs_error
+        metrics[f"{key}.rel_error"] = rec.rel_error
+        if rec.covered is not None:
+            metrics[f"{key}.covered"] = float(rec.covered)
+    for rec in comparison["summary"].itertuples(index=False):
+        metrics[f"nrmse.{rec.parameter}"] = rec.nrmse_pct
+        metrics[f"rmse.{rec.parameter}"] = rec.rmse
+    covered = comparison["table"]["covered"].dropna()
+    if len(covered):
+        metrics["coverage"] = float(covered.astype(float).mean())
+    for rec in comparison["contributions"].itertuples(index=False):
+        metrics[f"contribution.{rec.channel}.total_error_pct"] = rec.total_error_pct
+        metrics[f"contribution.{rec.channel}.srmse"] = rec.srmse
+    return finite(metrics)
+
+
+# --------------------------------------------------------------------------- the Bayesian fit
 def true_roas(truth: Truth, spend: pd.DataFrame) -> pd.Series:
     """Per channel: total true contribution over total spend (``spend`` columns are channel names)."""
     contributions = truth.channel_contributions
@@ -267,7 +372,7 @@ def fit_comparison(truth: Truth, tables: dict[str, pd.DataFrame], spend: pd.Data
             summary[f"{metric}_rel_error.{channel}"] = row["rel_error"]
     columns = ["metric", "channel", "true", "mean", "median", "lower", "upper", "rel_error", "covered"]
     out["roas_vs_truth"] = pd.concat(rows, ignore_index=True)[columns]
-    return out, {k: float(v) for k, v in summary.items() if v is not None and np.isfinite(v)}
+    return out, finite(summary)
 
 
 def headline(summary: dict[str, float]) -> list[str]:

@@ -84,3 +84,41 @@ def write_figure(path: str | Path, figure) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
     plt.close(figure)
+
+
+def write_tables(folder: str | Path, tables: dict) -> None:
+    """Write each table as ``<name>.csv`` without its index, atomically; then remove the folder's other CSVs.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Created if missing; a CSV in it that ``tables`` does not name is a previous run's, and goes.
+    tables : dict of str to pandas.DataFrame
+        By file name without ``.csv``.
+    """
+    paths = {Path(folder) / f"{name}.csv": table for name, table in tables.items()}
+    for path, table in paths.items():
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+    _remove_others(folder, "*.csv", paths)
+
+
+def write_figures(folder: str | Path, figures: dict) -> None:
+    """Write each figure as ``<name>.png`` (:func:`write_figure`); then remove the folder's other PNGs.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Created if missing; a PNG in it that ``figures`` does not name is a previous run's, and goes.
+    figures : dict of str to matplotlib.figure.Figure
+        By file name without ``.png``.
+    """
+    paths = {Path(folder) / f"{name}.png": figure for name, figure in figures.items()}
+    for path, figure in paths.items():
+        write_figure(path, figure)
+    _remove_others(folder, "*.png", paths)
+
+
+def _remove_others(folder: str | Path, pattern: str, keep) -> None:
+    for stale in set(Path(folder).glob(pattern)) - set(keep):
+        stale.unlink()

@@ -154,15 +154,7 @@ def log_artifacts(folder: Path, artifact_path: str | None = None) -> None:
 
 
 def log_artifact(path: Path, artifact_path: str | None = None) -> None:
-    """Upload one file to the active run.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The local file.
-    artifact_path : str, optional
-        The folder inside the run's artifacts (None: the artifacts' root).
-    """
+    """Upload the local file ``path`` to the active run; ``artifact_path`` as in :func:`log_artifacts`."""
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 

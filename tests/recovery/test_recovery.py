@@ -19,8 +19,9 @@ from mmmlab.dataset import load_dataset
 from mmmlab.errors import UserInputError
 from mmmlab.recovery.estimate import recover
 from mmmlab.recovery.model import JointModel
-from mmmlab.recovery.profile import Interval, Target, profile_fit
+from mmmlab.recovery.profile import profile_fit
 from mmmlab.recovery.search import fit_point
+from mmmlab.recovery.targets import Interval, Target
 from mmmlab.recovery.verdicts import ratio_only, verdict
 from mmmlab.simulate import simulate
 

@@ -8,7 +8,7 @@ import pytest
 
 from mmmlab.config import load_params, set_key
 from mmmlab.config.recover import RecoverySpec, recovery_spec
-from mmmlab.recovery.profile import Interval, Target
+from mmmlab.recovery.targets import Interval, Target
 from mmmlab.recovery.verdicts import verdict
 
 GROWTH = Target("baseline", "growth", "nl", 6, 0.0005, -0.05, 0.05, False, 0.0005)

@@ -112,10 +112,7 @@ def prior_dominated(contraction: pd.DataFrame) -> pd.DataFrame:
 def identifiability_words(contraction: pd.DataFrame) -> list[str]:
     """What the data inform, in sentences: how many channel parameters, and which are prior-dominated.
 
-    Parameters
-    ----------
-    contraction : pandas.DataFrame
-        As :func:`prior_posterior_contraction` returns it.
+    Parameters as in :func:`prior_dominated`.
 
     Returns
     -------

@@ -59,18 +59,7 @@ def saturation_of(idata, group: str = "posterior") -> str:
 
 
 def adstock_of(idata) -> tuple[int, bool]:
-    """The adstock's settings as pymc-marketing stored them in the trace's attributes.
-
-    Parameters
-    ----------
-    idata : xarray.DataTree
-        A trace of :func:`mmmlab.bayes.sample`.
-
-    Returns
-    -------
-    tuple of (int, bool)
-        ``(l_max, normalize)``.
-    """
+    """``(l_max, normalize)``: the adstock's settings as pymc-marketing stored them in the attributes of ``idata``."""
     raw = idata.attrs["adstock"]
     adstock = json.loads(raw) if isinstance(raw, str) else raw
     return int(adstock["l_max"]), bool(adstock.get("normalize", True))
@@ -162,12 +151,7 @@ def response_derivative(saturation: str, adstock, p: dict):
 def channel_contributions(idata, group: str = "posterior") -> xr.DataArray:
     """Per-period channel contributions in sales units.
 
-    Parameters
-    ----------
-    idata : xarray.DataTree
-        A trace of :func:`mmmlab.bayes.sample`.
-    group : str
-        ``"posterior"`` or ``"prior"``.
+    Parameters as in :func:`saturation_of`.
 
     Returns
     -------

@@ -48,16 +48,12 @@ def _one(job) -> dict:
         t0 = time.perf_counter()
         result = recover(dataset, recovery_spec(params))
         seconds = time.perf_counter() - t0
-        truth = evaluation.load_truth(truth_path)  # after estimation
-    est = result.channel_estimates()
-    table = evaluation.parameter_table(truth, est[["channel", "parameter", "estimate", "lower", "upper"]])
-    table = table.merge(est[["channel", "parameter", "verdict"]], on=["channel", "parameter"])
+        truth = evaluation.align_truth(evaluation.load_truth(truth_path), dataset.dates)  # after estimation
+    recovered = result.fit.components()[list(dataset.channels)]
+    comparison = evaluation.recovery_comparison(truth, result.channel_estimates(), recovered)
+    table, contrib = comparison["table"], comparison["contributions"]
     table["width"] = table["upper"] - table["lower"]
     table["covered"] = (table["lower"] <= table["true"]) & (table["true"] <= table["upper"])  # open ends count
-    recovered = result.fit.components()[list(dataset.channels)]
-    true = truth.channel_contributions.copy()
-    true.index = recovered.index
-    contrib = evaluation.contribution_errors(true, recovered)
     return {"design": design, "seed": seed, "seconds": seconds, "table": table.to_dict(orient="list"),
             "contributions": contrib.to_dict(orient="list"), "r2": result.fit.fit_statistics()["r2"],
             "restarts": result.info.get("restarts", 0)}

@@ -23,7 +23,11 @@ OUTPUT = "reports/benchmarks/simulate.json"
 
 
 def wide_weekly_params(base: dict, n_channels: int = 50, years: int = 10) -> dict:
-    """10 years of weekly data with ``n_channels`` channels cycling through the default ones."""
+    """Weekly data over ``years`` years with ``n_channels`` channels cycling through the default ones.
+
+    Far longer and wider than the default data, so that the per-period and per-channel work, not
+    the fixed cost of a call, sets both times and the speedup says how the simulator scales.
+    """
     params = copy.deepcopy(base)
     g = params["generate"]
     defaults = list(g["channels"].values())

@@ -1,7 +1,10 @@
 """params.yaml -> one validated, frozen spec per stage; project paths and ``--set`` overrides.
 
-Every stage reads its own section through this package; every error names the dotted key.
-:func:`validate` checks every section at once and rejects keys no spec reads.
+Every stage reads its own section through this package. Each spec builder (``check_spec``,
+``recovery_spec``, ...) takes ``params``, the whole mapping (params.yaml with the ``--set``
+overrides applied, :func:`load_params`), and raises :class:`~mmmlab.errors.UserInputError` naming
+the dotted key of a bad or missing value. :func:`validate` checks every section at once and
+rejects keys no spec reads.
 """
 
 from mmmlab.config.check import CheckSpec, check_spec

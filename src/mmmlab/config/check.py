@@ -17,17 +17,7 @@ class CheckSpec:
 
 
 def check_spec(params: dict) -> CheckSpec:
-    """Validate the ``check`` section (every key optional).
-
-    Parameters
-    ----------
-    params : dict
-        All params.
-
-    Returns
-    -------
-    CheckSpec
-    """
+    """Validate the ``check`` section of ``params`` (every key optional)."""
     d = CheckSpec()
     check = Section(params.get("check") or {}, "check")
     periods = int(check.number("pulse_periods", d.pulse_periods, lo=1, integer=True))

@@ -91,17 +91,9 @@ def _flag(section: Section, name: str, default: bool) -> bool:
 
 
 def recovery_spec(params: dict) -> RecoverySpec:
-    """Validate the ``recover`` section (every key optional) and read the experiment column's role from ``data``.
+    """Validate the ``recover`` section of ``params`` and read the experiment column's role from ``data``.
 
-    Parameters
-    ----------
-    params : dict
-        All params.
-
-    Returns
-    -------
-    RecoverySpec
-        Missing keys take the field defaults of :class:`RecoverySpec`.
+    Every key is optional: a missing one takes the field default of :class:`RecoverySpec`.
     """
     d = RecoverySpec()
     r = Section(params.get("recover") or {}, "recover")

@@ -139,22 +139,7 @@ def generate_section(params: dict) -> dict:
 
 
 def simulation_spec(params: dict) -> SimulationSpec:
-    """Validate the simulator settings (``generate``, its preset merged).
-
-    Parameters
-    ----------
-    params : dict
-        All params.
-
-    Returns
-    -------
-    SimulationSpec
-
-    Raises
-    ------
-    UserInputError
-        A bad or missing value, naming its dotted key.
-    """
+    """Validate the simulator settings in ``params`` (``generate``, its preset merged)."""
     d = defaults(SimulationSpec)
     g = Section(generate_section(params), "generate")
     start, end = g.date("start"), g.date("end")

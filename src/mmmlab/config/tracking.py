@@ -15,31 +15,11 @@ class TrackingSpec:
 
 
 def tracking_spec(params: dict) -> TrackingSpec:
-    """Validate the ``tracking`` section (every key optional).
-
-    Parameters
-    ----------
-    params : dict
-        All params.
-
-    Returns
-    -------
-    TrackingSpec
-    """
+    """Validate the ``tracking`` section of ``params`` (every key optional)."""
     t = Section(params.get("tracking") or {}, "tracking")
     return TrackingSpec(experiment=str(t.get("experiment", TrackingSpec().experiment)))
 
 
 def experiment_name(params: dict) -> str:
-    """The MLflow experiment name (``tracking.experiment``).
-
-    Parameters
-    ----------
-    params : dict
-        All params.
-
-    Returns
-    -------
-    str
-    """
+    """The MLflow experiment name in ``params`` (``tracking.experiment``)."""
     return tracking_spec(params).experiment

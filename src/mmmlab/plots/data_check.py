@@ -141,18 +141,7 @@ def sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> 
 def mean_sales_by_category(sales: np.ndarray, categories: pd.Series, target: str) -> Figure:
     """Average target per level of a text control (e.g. the seasonal event), highest first.
 
-    Parameters
-    ----------
-    sales : numpy.ndarray, shape (periods,)
-        The target per period.
-    categories : pandas.Series
-        The control's level per period; its name labels the x axis.
-    target : str
-        The target's name.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Parameters as in :func:`sales_by_category`.
     """
     means = pd.Series(sales, index=categories.to_numpy()).groupby(level=0).mean().sort_values(ascending=False)
     fig = Figure(figsize=(12, 6))

@@ -1,4 +1,7 @@
-"""Figures of the classical recovery: data in, matplotlib Figure out (never shown, never saved here)."""
+"""Figures of the classical recovery: data in, matplotlib Figure out (never shown, never saved here).
+
+:func:`recovery_figures` draws the stage's four from a recovery and, when there is one, its truth comparison.
+"""
 
 from __future__ import annotations
 
@@ -232,3 +235,40 @@ def contributions(recovered: pd.DataFrame, true: pd.DataFrame | None = None) -> 
     ax_total.legend()
     fig.tight_layout()
     return fig
+
+
+def recovery_figures(result, dataset, level: float, truth=None, comparison: dict | None = None) -> dict[str, Figure]:
+    """The recover stage's figures by name.
+
+    Parameters
+    ----------
+    result : mmmlab.recovery.Recovery
+        The recovery.
+    dataset : Dataset
+        The data it was fitted on (sales and spend).
+    level : float
+        The intervals' level (labels).
+    truth : mmmlab.evaluation.Truth, optional
+        Aligned with the data; its parameters are drawn as the true response curves.
+    comparison : dict, optional
+        :func:`mmmlab.evaluation.recovery_comparison` of ``result`` with ``truth``.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        ``parameters`` (:func:`parameter_bars`; true vs recovered with a comparison), ``response_curves``,
+        ``fit`` (:func:`fitted_sales`) and ``contributions``.
+    """
+    fit = result.fit
+    channels = list(fit.model.channels)
+    if comparison is not None:
+        bars = parameter_bars(comparison["table"], comparison["summary"], level)
+    else:
+        bars = parameter_bars(result.channel_estimates(), None, level)
+    max_spend = {ch: float(dataset.spend[:, j].max()) for j, ch in enumerate(channels)}
+    curves = response_curves(max_spend, fit.channel_params(), truth.channels if truth is not None else None)
+    actual = pd.Series(dataset.target, index=dataset.dates)
+    sales = fitted_sales(actual, fit.components(), channels, fit.fit_statistics())
+    true_contrib = comparison["true_contributions"] if comparison is not None else None
+    return {"parameters": bars, "response_curves": curves, "fit": sales,
+            "contributions": contributions(fit.components()[channels], true_contrib)}

@@ -27,19 +27,36 @@ def _grid(n: int, columns: int, width: float, height: float):
     return fig, axes
 
 
-def compact(value: float) -> str:
-    """A tick label: 25k, 1.2M, 0.35.
+def _posterior_band(ax, x, curve: dict, color: str, prob: float, truth_width: float | None = None,
+                    **mean_style) -> None:
+    """One curve as every posterior panel draws it: the HDI band, the mean over it, the truth dashed.
 
-    Parameters
-    ----------
-    value : float
-        Any number.
-
-    Returns
-    -------
-    str
-        Three significant digits, with a k or M suffix from a thousand up.
+    ``curve`` has ``mean``, ``lower``, ``upper`` and optionally ``truth`` (None: not drawn);
+    ``mean_style`` goes to the mean's line, ``truth_width`` (None: matplotlib's default) to the truth's.
     """
+    ax.fill_between(x, curve["lower"], curve["upper"], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
+    ax.plot(x, curve["mean"], color=color, label="posterior mean", **mean_style)
+    if curve.get("truth") is not None:
+        ax.plot(x, curve["truth"], color=TRUTH_COLOR, linestyle="--", linewidth=truth_width, label="true")
+
+
+def _curve_panels(curves: dict[str, dict], prob: float, height: float, x=None, **mean_style):
+    """Two columns of panels, one per channel in its colour, each with :func:`_posterior_band`.
+
+    ``x`` is shared by every curve, or None for each curve's own ``"x"``; a curve's ``"observed"``
+    range (lo, hi) is shaded under it. Returns the figure and ``(ax, channel)`` pairs to label.
+    """
+    fig, axes = _grid(len(curves), 2, 6.5, height)
+    for j, (ax, c) in enumerate(zip(axes, curves.values())):
+        if "observed" in c:
+            lo, hi = c["observed"]
+            ax.axvspan(lo, hi, color="gold", alpha=0.25, label="observed spend range")
+        _posterior_band(ax, c["x"] if x is None else x, c, channel_color(j), prob, **mean_style)
+    return fig, list(zip(axes, curves))
+
+
+def compact(value: float) -> str:
+    """A tick label of three significant digits, with a k or M suffix from a thousand up: 25k, 1.2M, 0.35."""
     size = abs(value)
     if size >= 1e6:
         return f"{value / 1e6:.3g}M"
@@ -273,11 +290,9 @@ def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, uppe
     fig = Figure(figsize=(14, 2.4 * len(channels) + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(len(channels), 1, sharex=True, squeeze=False).ravel())
     for j, (ax, channel) in enumerate(zip(axes, channels)):
-        color = channel_color(j)
-        ax.fill_between(dates, lower[channel], upper[channel], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
-        ax.plot(dates, mean[channel], color=color, linewidth=1.8, label="posterior mean")
-        if truth is not None and channel in truth:
-            ax.plot(dates, truth[channel].to_numpy(), color=TRUTH_COLOR, linestyle="--", linewidth=1.2, label="true")
+        true = truth[channel].to_numpy() if truth is not None and channel in truth else None
+        curve = {"mean": mean[channel], "lower": lower[channel], "upper": upper[channel], "truth": true}
+        _posterior_band(ax, dates, curve, channel_color(j), prob, truth_width=1.2, linewidth=1.8)
         ax.set_ylabel(unit, fontsize=8)
         ax.set_title(channel, fontsize=10, loc="left")
         ax.grid(True, alpha=0.3)
@@ -331,18 +346,9 @@ def adstock_curves(lags: np.ndarray, curves: dict[str, dict], prob: float, title
         The HDI probability (labels).
     title, ylabel : str
         The figure's title and the y label.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
-    fig, axes = _grid(len(curves), 2, 6.5, 3.4)
-    for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):
-        color = channel_color(j)
-        ax.fill_between(lags, c["lower"], c["upper"], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
-        ax.plot(lags, c["mean"], color=color, marker="o", markersize=3, label="posterior mean")
-        if c.get("truth") is not None:
-            ax.plot(lags, c["truth"], color=TRUTH_COLOR, linestyle="--", label="true")
+    fig, panels = _curve_panels(curves, prob, 3.4, x=lags, marker="o", markersize=3)
+    for ax, channel in panels:
         ax.set(title=channel, xlabel="periods after spend", ylabel=ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
@@ -365,20 +371,9 @@ def saturation_curves(curves: dict[str, dict], prob: float, xlabel: str, ylabel:
         The HDI probability (labels).
     xlabel, ylabel, title : str
         Axis labels and the figure's title.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
-    fig, axes = _grid(len(curves), 2, 6.5, 3.8)
-    for j, (ax, (channel, c)) in enumerate(zip(axes, curves.items())):
-        color = channel_color(j)
-        lo, hi = c["observed"]
-        ax.axvspan(lo, hi, color="gold", alpha=0.25, label="observed spend range")
-        ax.fill_between(c["x"], c["lower"], c["upper"], color=color, alpha=0.25, label=f"{prob:.0%} HDI")
-        ax.plot(c["x"], c["mean"], color=color, linewidth=2, label="posterior mean")
-        if c.get("truth") is not None:
-            ax.plot(c["x"], c["truth"], color=TRUTH_COLOR, linestyle="--", label="true")
+    fig, panels = _curve_panels(curves, prob, 3.8, linewidth=2)
+    for ax, channel in panels:
         ax.set(title=channel, xlabel=xlabel, ylabel=ylabel)
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")

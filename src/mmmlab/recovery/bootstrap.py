@@ -20,8 +20,8 @@ import pandas as pd
 from mmmlab.config.recover import RecoverySpec
 from mmmlab.errors import UserInputError
 from mmmlab.recovery.model import CHANNEL_PARAMETERS, JointModel
-from mmmlab.recovery.profile import Interval, Target, targets
 from mmmlab.recovery.search import PointFit, least_squares_fit, multistart, point_from
+from mmmlab.recovery.targets import Interval, Target, targets
 
 REDRAW_ROUNDS = 100  # with a positive fitted mean each round succeeds with probability > 1/2
 
@@ -85,7 +85,7 @@ def draw_summary(fit: PointFit) -> tuple[dict, dict]:
     -------
     parameters : dict
         ``{(channel, parameter): value}`` for every channel parameter and ``("baseline", name)`` for
-        growth and the multipliers: the keys of :func:`~mmmlab.recovery.profile.targets`.
+        growth and the multipliers: the keys of :func:`~mmmlab.recovery.targets.targets`.
     contributions : dict
         ``{channel: total contribution over the data}``.
     """

@@ -226,17 +226,7 @@ class Baseline:
 
 
 def multiplicative_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
-    """The simulator's baseline form: levels of ``spec.levels``, growth if ``spec.trend``, ``spec.multipliers``.
-
-    Parameters
-    ----------
-    dataset : Dataset
-    spec : RecoverySpec
-
-    Returns
-    -------
-    Baseline
-    """
+    """The simulator's baseline form: levels of ``spec.levels``, growth if ``spec.trend``, ``spec.multipliers``."""
     n = dataset.n_periods
     if spec.levels is None:
         level_names, dummies = ("baseline.level",), np.ones((n, 1))
@@ -252,17 +242,7 @@ def multiplicative_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
 
 
 def additive_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
-    """Intercept, a linear trend if ``spec.trend``, every control but the experiment column, Fourier pairs.
-
-    Parameters
-    ----------
-    dataset : Dataset
-    spec : RecoverySpec
-
-    Returns
-    -------
-    Baseline
-    """
+    """Intercept, a linear trend if ``spec.trend``, every control but the experiment column, Fourier pairs."""
     n = dataset.n_periods
     matrix = dataset.control_matrix
     # the experiment column has its own columns (Experiments); a one-hot copy would duplicate them
@@ -283,17 +263,7 @@ def additive_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
 
 
 def baseline_design(dataset: Dataset, spec: RecoverySpec) -> Baseline:
-    """The baseline of ``spec.baseline``'s form.
-
-    Parameters
-    ----------
-    dataset : Dataset
-    spec : RecoverySpec
-
-    Returns
-    -------
-    Baseline
-    """
+    """The baseline of ``spec.baseline``'s form: :func:`multiplicative_baseline` or :func:`additive_baseline`."""
     if spec.baseline == "multiplicative":
         return multiplicative_baseline(dataset, spec)
     return additive_baseline(dataset, spec)

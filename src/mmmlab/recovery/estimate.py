@@ -14,18 +14,14 @@ import pandas as pd
 from mmmlab.config.recover import RecoverySpec
 from mmmlab.recovery.bootstrap import bootstrap_fit
 from mmmlab.recovery.model import JointModel
-from mmmlab.recovery.profile import Interval, Target, profile_fit, targets
+from mmmlab.recovery.profile import profile_fit
 from mmmlab.recovery.search import PointFit, fit_point
+from mmmlab.recovery.targets import Interval, Target, targets
 from mmmlab.recovery.verdicts import format_value, ratio_only, verdict
 
 
 def intervals(fit: PointFit, spec: RecoverySpec):
-    """Intervals by ``spec.uncertainty`` (none: NaN intervals).
-
-    Parameters
-    ----------
-    fit : PointFit
-    spec : RecoverySpec
+    """Intervals by ``spec.uncertainty`` (none: NaN intervals) around the optimum ``fit``.
 
     Returns
     -------
@@ -43,18 +39,7 @@ def intervals(fit: PointFit, spec: RecoverySpec):
 
 
 def estimate_row(target: Target, interval: Interval, spec: RecoverySpec) -> dict:
-    """One row of the estimates table: estimate, interval, search range and verdict.
-
-    Parameters
-    ----------
-    target : Target
-    interval : Interval
-    spec : RecoverySpec
-
-    Returns
-    -------
-    dict
-    """
+    """One row of the estimates table: ``target``'s estimate, ``interval``, search range and verdict."""
     if spec.uncertainty == "none":
         word = "not assessed"
         value = format_value(target.parameter, target.estimate)
@@ -99,16 +84,12 @@ def ratio_notes(found, rows: list[dict], critical_value: float) -> list[str]:
 
 
 def uncertainty(fit: PointFit, spec: RecoverySpec):
-    """Intervals by ``spec.uncertainty`` and a verdict on each parameter.
-
-    Parameters
-    ----------
-    fit : PointFit
-    spec : RecoverySpec
+    """Intervals by ``spec.uncertainty`` around the optimum ``fit``, and a verdict on each parameter.
 
     Returns
     -------
     fit : PointFit
+        As :func:`intervals` returns it.
     estimates : pandas.DataFrame
         One row per parameter (see :func:`estimate_row`).
     notes : list of str
@@ -162,17 +143,7 @@ class Recovery:
 
 
 def recover(dataset, spec: RecoverySpec) -> Recovery:
-    """Fit the joint model to ``dataset`` and attach intervals and verdicts.
-
-    Parameters
-    ----------
-    dataset : Dataset
-    spec : RecoverySpec
-
-    Returns
-    -------
-    Recovery
-    """
+    """Fit the joint model to ``dataset`` as ``spec`` says, and attach intervals and verdicts."""
     t0 = time.perf_counter()
     fit = fit_point(JointModel(dataset, spec), spec)
     fit, estimates, notes, info = uncertainty(fit, spec)

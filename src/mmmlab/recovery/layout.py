@@ -43,18 +43,7 @@ class ParameterLayout:
 
     @staticmethod
     def channel_slice(j: int) -> slice:
-        """Where channel ``j``'s block sits in ``theta``.
-
-        Parameters
-        ----------
-        j : int
-            Channel index.
-
-        Returns
-        -------
-        slice
-            Its (decay, gamma, log k_rel).
-        """
+        """Where channel ``j``'s block (its decay, gamma and log k_rel) sits in ``theta``."""
         return slice(3 * j, 3 * j + 3)
 
     @staticmethod

@@ -159,16 +159,7 @@ class JointModel:
         return m.adstock, m.k, m.h
 
     def base_factor(self, theta) -> np.ndarray:
-        """The multiplicative baseline's growth and multipliers: ``(1 + g)**t * prod m_j``.
-
-        Parameters
-        ----------
-        theta : numpy.ndarray
-
-        Returns
-        -------
-        numpy.ndarray, shape (periods,)
-        """
+        """The multiplicative baseline's growth and multipliers at ``theta``: ``(1 + g)**t * prod m_j`` per period."""
         return self.baseline.factor(self.layout.growth(theta), self.layout.log_multipliers(theta), self.t)
 
     def columns(self, h: np.ndarray, factor: np.ndarray | None) -> np.ndarray:
@@ -193,17 +184,9 @@ class JointModel:
         return np.hstack(parts)
 
     def design(self, theta, k_fixed=None) -> np.ndarray:
-        """The design for one trial of the nonlinear parameters.
+        """The design for one trial of the nonlinear parameters, shape (periods, n_linear).
 
-        Parameters
-        ----------
-        theta : numpy.ndarray
-        k_fixed : dict, optional
-            ``{channel index: k}`` held fixed in spend units.
-
-        Returns
-        -------
-        numpy.ndarray, shape (periods, n_linear)
+        Parameters as in :meth:`media`.
         """
         factor = self.base_factor(theta) if self.baseline.multiplicative else None
         return self.columns(self.media(theta, k_fixed)[2], factor)
@@ -235,14 +218,7 @@ class JointModel:
     def solve(self, theta, k_fixed=None, fixed_linear: dict[int, float] | None = None):
         """Linear coefficients by weighted least squares, and the weighted residuals.
 
-        Parameters
-        ----------
-        theta : array_like
-            The nonlinear parameters.
-        k_fixed : dict, optional
-            ``{channel index: k}`` held fixed in spend units.
-        fixed_linear : dict, optional
-            ``{linear column: value}`` held fixed.
+        Parameters as in :meth:`evaluate`.
 
         Returns
         -------
@@ -253,57 +229,15 @@ class JointModel:
         return ev.beta, ev.resid
 
     def residuals(self, theta, k_fixed=None, fixed_linear=None) -> np.ndarray:
-        """Weighted residuals, the linear coefficients solved.
-
-        Parameters
-        ----------
-        theta : array_like
-            The nonlinear parameters.
-        k_fixed : dict, optional
-            ``{channel index: k}`` held fixed in spend units.
-        fixed_linear : dict, optional
-            ``{linear column: value}`` held fixed.
-
-        Returns
-        -------
-        numpy.ndarray, shape (periods,)
-        """
+        """Weighted residuals, shape (periods,), the linear coefficients solved (arguments as in :meth:`evaluate`)."""
         return self.evaluate(theta, k_fixed, fixed_linear).resid
 
     def jacobian(self, theta, k_fixed=None, fixed_linear=None) -> np.ndarray:
-        """The variable-projection Jacobian of the weighted residuals with respect to ``theta``.
-
-        Parameters
-        ----------
-        theta : array_like
-            The nonlinear parameters.
-        k_fixed : dict, optional
-            ``{channel index: k}`` held fixed in spend units.
-        fixed_linear : dict, optional
-            ``{linear column: value}`` held fixed.
-
-        Returns
-        -------
-        numpy.ndarray, shape (periods, len(theta))
-        """
+        """The variable-projection Jacobian of :meth:`residuals` with respect to ``theta`` (periods x len(theta))."""
         return self.evaluate(theta, k_fixed, fixed_linear).jacobian()
 
     def rss(self, theta, k_fixed=None, fixed_linear=None) -> float:
-        """Weighted residual sum of squares.
-
-        Parameters
-        ----------
-        theta : array_like
-            The nonlinear parameters.
-        k_fixed : dict, optional
-            ``{channel index: k}`` held fixed in spend units.
-        fixed_linear : dict, optional
-            ``{linear column: value}`` held fixed.
-
-        Returns
-        -------
-        float
-        """
+        """Weighted residual sum of squares (arguments as in :meth:`evaluate`)."""
         r = self.residuals(theta, k_fixed, fixed_linear)
         return float(r @ r)
 
@@ -348,17 +282,7 @@ class JointModel:
         return float(grid[idx[0]]), float(grid[idx[-1]])
 
     def k_range(self, j: int) -> tuple[float, float]:
-        """The smallest and largest k (spend units) the bounds allow for channel ``j``, over every decay.
-
-        Parameters
-        ----------
-        j : int
-            Channel index.
-
-        Returns
-        -------
-        tuple of float
-        """
+        """The smallest and largest k (spend units) the bounds allow for channel ``j``, over every decay."""
         med = self._median_grid(j, np.array(self.spec.decay_bounds))
         return float(self.spec.k_bounds[0] * med[0]), float(self.spec.k_bounds[1] * med[1])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmmlab.config.recover import RecoverySpec
-from mmmlab.recovery.profile import Interval, Target
+from mmmlab.recovery.targets import Interval, Target
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -249,16 +249,8 @@ class Context:
     def add_figure(self, part: Part, name: str, figure: Figure, caption: str = "") -> None:
         """Keep ``figure`` as ``figures/<name>.png`` and show it in ``part``.
 
-        Parameters
-        ----------
-        part : Part
-            The section that shows the figure (at its current end).
-        name : str
-            The figure's name, unique within the report.
-        figure : matplotlib.figure.Figure
-            Rendered once, when the report is written.
-        caption : str, optional
-            Shown under the figure.
+        Parameters as in :meth:`add_table`, but ``figure`` (a matplotlib Figure) is rendered once, when
+        the report is written, and ``caption`` is shown under it.
         """
         self.figures[name] = figure
         part.figure(name, caption)

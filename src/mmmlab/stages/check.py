@@ -14,7 +14,7 @@ from mmmlab import tracking
 from mmmlab.config import check_spec, data_spec, flatten, resolve
 from mmmlab.dataset import Dataset, load_dataset
 from mmmlab.evaluation import load_truth
-from mmmlab.files import write_figure, write_json, write_text
+from mmmlab.files import write_figures, write_json, write_text
 from mmmlab.plots import data_check as plots
 from mmmlab.transforms import geometric_adstock
 
@@ -70,11 +70,7 @@ def run(params: dict) -> str:
     summary = summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
 
     folder = resolve(FOLDER)
-    paths = {folder / "figures" / f"{name}.png": figure for name, figure in figures.items()}
-    for path, figure in paths.items():
-        write_figure(path, figure)
-    for stale in set((folder / "figures").glob("*.png")) - set(paths):
-        stale.unlink()
+    write_figures(folder / "figures", figures)
     write_text(folder / "summary.md", summary)
     write_json(folder / "metrics.json", metrics)
 

@@ -22,7 +22,7 @@ from mmmlab.config.fit import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_sp
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence
 from mmmlab.errors import GateFailure
-from mmmlab.files import atomic_path, write_json
+from mmmlab.files import write_json, write_tables
 
 TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/fit"
@@ -71,12 +71,7 @@ def run(params: dict) -> str:
             "truth": truth_summary or None,
             "mlflow_run_id": run_id,  # the report stage logs its artifacts to this run
         }
-        folder = resolve(TABLES)
-        for stale in set(folder.glob("*.csv")) - {folder / f"{name}.csv" for name in tables}:
-            stale.unlink()
-        for name, table in tables.items():
-            with atomic_path(folder / f"{name}.csv") as tmp:
-                table.to_csv(tmp, index=False)
+        write_tables(resolve(TABLES), tables)
         write_json(resolve(CONVERGENCE), report)
 
         tracking.log_metrics({f"fit.{k}": v for k, v in metrics.items()}
@@ -84,7 +79,7 @@ def run(params: dict) -> str:
                              | {f"fit.truth.{k}": v for k, v in truth_summary.items()})
         tracking.set_tags({"fit.trace": str(trace), "fit.gates": "passed" if verdict.passed else "failed"})
         tracking.log_artifact(resolve(CONVERGENCE))
-        tracking.log_artifacts(folder, "tables")
+        tracking.log_artifacts(resolve(TABLES), "tables")
 
     click.echo("\n".join([verdict.plain_words(), *bayes.identifiability_words(tables["contraction"]),
                            *evaluation.headline(truth_summary)]))
