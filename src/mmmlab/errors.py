@@ -14,3 +14,19 @@ class GateFailure(RuntimeError):
     Raised after every output has been written and logged; the CLI prints it as one line and
     exits with code 1.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the stage stops, keeps the previous outputs and exits 128 + signal.
+
+    A subclass of KeyboardInterrupt, so code that already treats Ctrl-C as "stop now" treats a
+    SIGTERM the same way.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
