@@ -2,7 +2,8 @@
 
 Every stage module has ``run(params) -> str`` (a one-line summary). Options only override
 params.yaml keys; a user error prints one line and exits with code 2, a failed gate under
-``fit.strict`` with code 1.
+``fit.strict`` with code 1. SIGINT and SIGTERM, at any moment, print one line (whether the
+previous outputs were kept) and exit with 128 + the signal's number: 130 and 143.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from contextlib import contextmanager
 
 import click
 
-from mmmlab.config import load_params, validate
-from mmmlab.errors import GateFailure, UserInputError
+from mmmlab import interrupts
+from mmmlab.errors import GateFailure, Interrupted, UserInputError
+
+# mmmlab.config (and through it arviz) is imported only once the signal handlers are in place:
+# the import alone takes seconds, and a Ctrl-C then would print a traceback
 
 
 class OptionalValue(click.ParamType):
@@ -46,15 +51,19 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object]) ->
     options : dict
         params key -> an option's value (None: not given).
     """
+    from mmmlab.config import load_params, validate
+
     extra = [f"{key}={value}" for key, value in options.items() if value is not None]
     try:
         params = load_params(params_path, tuple(overrides) + tuple(extra))
         validate(params)  # every section, whichever stage runs: a typo anywhere stops it before any work
         summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
     except UserInputError as exc:
+        interrupts.stopping()  # the outcome is decided: a signal from now on is only noted
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except GateFailure as exc:
+        interrupts.stopping()
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(summary)
@@ -97,7 +106,51 @@ def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type,
     return command
 
 
-@click.group()
+@contextmanager
+def _exit_on_interrupt():
+    """Turn an interrupt into its one line and exit code, before click would print "Aborted!" and exit 1.
+
+    An error after a signal arrived counts as the signal's doing: a library that caught the
+    interrupt may fail on what it was left with (a sampler's empty draws).
+    """
+    try:
+        yield
+    except Interrupted as exc:
+        _stop(exc.signum)
+    except Exception:
+        signum = interrupts.since()
+        if signum is None:
+            raise
+        _stop(signum)
+
+
+def _stop(signum: int) -> None:
+    interrupts.stopping()  # a second Ctrl-C must not cut the line or change the exit code
+    click.echo(interrupts.message(), err=True)
+    sys.exit(128 + signum)
+
+
+class Main(click.Group):
+    """The command group, with SIGINT and SIGTERM handled from the start to the end of the command."""
+
+    def main(self, args=None, *rest, **kwargs):
+        # without args (the console script) the command is the whole process: the handlers stay to its end
+        with interrupts.handled(keep=args is None):
+            return super().main(args, *rest, **kwargs)
+
+    def make_context(self, *args, **kwargs):
+        with _exit_on_interrupt():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _exit_on_interrupt():
+            result = super().invoke(ctx)
+            # the command is done: a signal during the rest (click's exit, the interpreter's shutdown) is only noted
+            interrupts.stopping()
+            return result
+
+
+@click.group(cls=Main)
 @click.version_option(package_name="mmmlab")
 def main():
     """mmm-lab: check whether a Media Mix Model tells the truth."""
@@ -119,7 +172,27 @@ main.add_command(stage_command("fit", "Bayesian MMM with pymc-marketing: models/
     "tune": ("fit.sampler.tune", int, "Override fit.sampler.tune."),
     "chains": ("fit.sampler.chains", int, "Override fit.sampler.chains."),
 }))
-main.add_command(stage_command("report", "Technical validation report from the saved trace: reports/validation/.", {}))
+
+
+def _report_command() -> click.Command:
+    """``mmmlab report`` with ``--run-id``: which logged trace to report on (a run, not a params key)."""
+    command = stage_command("report", "Technical validation report from the saved trace: reports/validation/.", {})
+    plain = command.callback
+
+    def callback(params_path, overrides, run_id):
+        from mmmlab.stages.report import from_run
+
+        with from_run(run_id):
+            plain(params_path, overrides)
+
+    command.callback = callback
+    command.params.append(click.Option(
+        ["--run-id", "run_id"], type=OptionalValue(str), default=None,
+        help="Build the report from the trace logged to this MLflow fit run instead of models/mmm_fit.nc."))
+    return command
+
+
+main.add_command(_report_command())
 main.add_command(stage_command("pipeline", "Every stage in order, each a nested MLflow run (no DVC caching).", {}))
 
 if __name__ == "__main__":

@@ -265,7 +265,7 @@ def test_failed_save_keeps_the_previous_trace(short_params, project, monkeypatch
     path.parent.mkdir()
     path.write_bytes(b"previous trace")
 
-    def broken_save(target):
+    def broken_save(target, **kwargs):
         with open(target, "wb") as f:
             f.write(b"half a file")
         raise KeyboardInterrupt

@@ -34,18 +34,25 @@ def _error(params: dict, *overrides: str, build=simulation_spec) -> str:
 
 
 def test_repository_params_are_valid(params):
+    """Whatever values the workspace's params.yaml holds (`dvc exp run -S` changes them), they build a spec that
+    carries them over: values are compared with the file, never with the shipped ones."""
+    section = generate_section(params)  # with its preset merged, as the simulator sees it
     spec = simulation_spec(params)
-    assert spec.channel_names == ("TV", "Digital", "Radio", "Print")
-    assert spec.freq == "MS" and spec.seed == 369
-    tv = spec.channels[0]
-    assert (tv.base_spend, tv.growth, tv.decay, tv.alpha, tv.gamma, tv.k) == (20000, 1.05, 0.8, 25000, 0.7, 35000)
-    assert len(tv.seasonality) == 12 and tv.seasonality[9] == 1.3
-    assert spec.experiments.realism == 0.7 and spec.experiments.spend_multiplier == 1.5
-    assert [w.channel for w in spec.experiments.windows] == ["TV", "Digital", "Radio", "Print"]
-    assert spec.economy.states == ("Stable", "Growth", "Declining")
-    assert spec.economy.index == (1.0, 1.05, 0.95)
-    assert [e.name for e in spec.events][2] == "Easter" and spec.events[2].date == "easter"
-    assert spec.sales_round_to == 1000 and spec.noise_sd == 0.03
+    assert spec.channel_names == tuple(section["channels"])
+    assert (spec.freq, spec.seed) == (section["freq"], section["seed"])
+    for channel in spec.channels:
+        raw = section["channels"][channel.name]
+        for key in ("base_spend", "growth", "decay", "alpha", "gamma", "k"):
+            assert getattr(channel, key) == raw[key], (channel.name, key)
+        assert list(channel.seasonality) == raw["seasonality"]
+    experiments = section["experiments"]
+    assert (spec.experiments.realism, spec.experiments.spend_multiplier) == (experiments["realism"],
+                                                                             experiments["spend_multiplier"])
+    assert [w.channel for w in spec.experiments.windows] == [w["channel"] for w in experiments["windows"]]
+    assert spec.economy.states == tuple(section["economy"]["index"])
+    assert spec.economy.index == tuple(section["economy"]["index"].values())
+    assert [(e.name, e.date) for e in spec.events] == [(e["name"], e["date"]) for e in section["events"]]
+    assert (spec.sales_round_to, spec.noise_sd) == (section["noise"]["round_to"], section["noise"]["sd"])
 
 
 # --------------------------------------------------------------------------- the issue's bad params
@@ -175,7 +182,7 @@ def test_preset_is_merged_over_generate(params):
     assert merged["spend"] == {**base_spend, "volatility": 0.3, "clip": [0.5, 1.5]}  # deep merge keeps the rest
     assert merged["noise"] == {"sd": params["generate"]["noise"]["sd"], "round_to": 0}
     assert merged["channels"] == params["generate"]["channels"]
-    assert raw["generate"]["spend"]["volatility"] == 0.08  # the params themselves are untouched
+    assert raw["generate"]["spend"] == base_spend  # the params themselves are untouched
     spec = simulation_spec(raw)
     assert spec.preset == "demo" and spec.end.year == 2026 and spec.sales_round_to == 0
 

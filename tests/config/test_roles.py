@@ -6,7 +6,15 @@ import enum
 
 import pytest
 
-from mmmlab.config import data_spec, fit_spec, load_params, recovery_spec, report_settings, simulation_spec
+from mmmlab.config import (
+    data_spec,
+    fit_spec,
+    generate_section,
+    load_params,
+    recovery_spec,
+    report_settings,
+    simulation_spec,
+)
 from mmmlab.dataset import load_dataset
 from mmmlab.errors import UserInputError
 
@@ -31,15 +39,20 @@ def _choices(params: dict) -> dict:
 
 
 def test_choices_are_string_enums_equal_to_their_text(repo_root):
-    shipped = {  # params.yaml's values
-        "fit.model.saturation": "hill", "fit.sampler.name": "nutpie", "fit.model.experiments.effect": "spend",
-        "recover.baseline.form": "multiplicative", "recover.uncertainty": "profile", "recover.residuals": "relative",
-        "recover.experiments.effect": "spend", "generate.freq": "MS",
-    }
-    choices = _choices(_params(repo_root))
-    for key, value in choices.items():
+    params = _params(repo_root)
+    written = {key: _value(params, key) for key in _choices(params)}  # whatever the workspace's params.yaml says
+    for key, value in _choices(params).items():
         assert isinstance(value, enum.StrEnum), key
-        assert value == shipped[key] and f"{value}" == shipped[key], key
+        assert value == written[key] and f"{value}" == written[key], key
+
+
+def _value(params: dict, key: str):
+    """The value of a dotted key as written (generate's with its preset merged, as the simulator reads it)."""
+    section, *path = key.split(".")
+    node = generate_section(params) if section == "generate" else params[section]
+    for part in path:
+        node = node[part]
+    return node
 
 
 @pytest.mark.parametrize("override, message", [
@@ -67,7 +80,7 @@ def test_the_report_takes_the_fits_hdi_level(repo_root):
 
 def test_params_yaml_has_one_hdi_key(repo_root):
     params = _params(repo_root)
-    assert "hdi_prob" not in params["report"] and params["fit"]["hdi_prob"] == 0.94
+    assert "hdi_prob" not in params["report"] and "hdi_prob" in params["fit"]
 
 
 def test_dvc_report_stage_depends_on_the_hdi_level(repo_root):
@@ -80,12 +93,13 @@ def test_dvc_report_stage_depends_on_the_hdi_level(repo_root):
 # --------------------------------------------------------------------------- one experiment column
 def test_the_experiment_column_is_a_data_role(repo_root):
     params = _params(repo_root)
-    assert "Experiment_Channel" not in params["data"]["controls"]
+    data = params["data"]
+    assert data["experiments"]["column"] not in (data["controls"] or [])
     assert "column" not in params["recover"]["experiments"] and "none" not in params["recover"]["experiments"]
     assert "column" not in params["fit"]["model"]["experiments"]
     spec = data_spec(params)
-    assert (spec.experiment_column, spec.experiment_none) == ("Experiment_Channel", "None")
-    assert spec.controls == ("Economic_Condition", "Seasonal_Event")
+    assert (spec.experiment_column, spec.experiment_none) == (data["experiments"]["column"], data["experiments"]["none"])
+    assert spec.controls == tuple(data["controls"] or ())
 
 
 @pytest.mark.parametrize("column", ["Trial", None])

@@ -119,8 +119,12 @@ def test_additive_baseline_runs_on_users_data(base_params, tmp_path):
 
 # --------------------------------------------------------------------------- identifiable design
 def test_identifiable_preset_pins_every_decay(base_params, tmp_path):
-    """The shipped preset: every decay's 95% profile interval is narrower than 0.3 and holds the truth."""
-    dataset, truth = make_data(base_params, tmp_path, preset="identifiable")
+    """The shipped preset: every decay's 95% profile interval is narrower than 0.3 and holds the truth.
+
+    On the seed the README's claim was measured on: a 95% interval misses the truth on some seeds (coverage 93% over
+    the 20 benchmark seeds), and the workspace's generate.seed may be an experiment's.
+    """
+    dataset, truth = make_data(base_params, tmp_path, ("generate.seed=369",), preset="identifiable")
     spec = recovery_spec(base_params)
     fit = fit_point(JointModel(dataset, spec), spec)
     _, found, _ = profile_fit(fit, spec, only={"decay"})

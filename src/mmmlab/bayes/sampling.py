@@ -1,12 +1,26 @@
-"""Sampling: prior, posterior and posterior predictive of a built MMM, with their timings."""
+"""Sampling: prior, posterior and posterior predictive of a built MMM, with their timings.
+
+An interrupt never passes for a result: nutpie catches KeyboardInterrupt and returns the draws made
+so far, PyMC's posterior predictive stops early and returns what it has. :func:`sample` asks
+:mod:`mmmlab.interrupts` whether a signal arrived, and counts the draws, after each step.
+"""
 
 from __future__ import annotations
 
+import signal
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from mmmlab import interrupts
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.config.fit import FitSpec
+from mmmlab.errors import Interrupted
+
+GENERATED_SOURCE = "generated_src"  # under pytensor's compiledir
 
 
 def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
@@ -26,10 +40,19 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
     dict of str to float
         Seconds: ``build_s``, ``prior_s``, ``sample_wall_s`` (compile, tune and draws),
         ``sampling_s`` (the sampler's own time when it reports one) and ``posterior_predictive_s``.
+
+    Raises
+    ------
+    Interrupted
+        When SIGINT or SIGTERM arrived while sampling, even if the sampler caught it and returned
+        (or failed on) what it had, or when fewer chains or draws than asked came back: the
+        samplers stop early only on a KeyboardInterrupt they caught (one the command's handlers
+        did not see when this runs outside `mmmlab`), so that counts as SIGINT.
     """
     seed = spec.sampler.random_seed
     timings, t0 = {}, time.perf_counter()
-    with quiet_pymc_marketing():
+    bookmark = interrupts.mark()
+    with quiet_pymc_marketing(), _stopped_by(bookmark):
         mmm.build_model(d.X, d.y)  # before fit, which would otherwise build on its own and skip the next line
         mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
         timings["build_s"] = time.perf_counter() - t0
@@ -37,12 +60,71 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
         mmm.sample_prior_predictive(d.X, d.y, samples=spec.sampler.prior_samples, random_seed=seed + 1)
         timings["prior_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        mmm.fit(d.X, d.y, progressbar=spec.sampler.progressbar, random_seed=seed)
+        with _stopped_by(bookmark), _warnings_unless_interrupted(bookmark):
+            mmm.fit(d.X, d.y, progressbar=spec.sampler.progressbar, random_seed=seed)
+        _all_draws(mmm.idata["posterior"], spec.sampler.chains, spec.sampler.draws)
         timings["sample_wall_s"] = time.perf_counter() - t  # compile + tune + draws
         sampling = mmm.idata.posterior.attrs.get("sampling_time", mmm.idata.sample_stats.attrs.get("sampling_time"))
         timings["sampling_s"] = float(sampling) if sampling is not None else timings["sample_wall_s"]
         t = time.perf_counter()
-        mmm.sample_posterior_predictive(d.X, extend_idata=True, combined=False, random_seed=seed + 2,
-                                        progressbar=spec.sampler.progressbar)
+        with _warnings_unless_interrupted(bookmark):
+            mmm.sample_posterior_predictive(d.X, extend_idata=True, combined=False, random_seed=seed + 2,
+                                            progressbar=spec.sampler.progressbar)
         timings["posterior_predictive_s"] = time.perf_counter() - t
     return timings
+
+
+@contextmanager
+def _stopped_by(bookmark: int) -> Iterator[None]:
+    """Raise Interrupted after the block if a signal arrived since ``bookmark``, also in place of the block's error."""
+    try:
+        yield
+    except Exception:
+        interrupts.check(bookmark)  # an error from a library left with what the interrupt cut short
+        raise
+    interrupts.check(bookmark)
+
+
+@contextmanager
+def _warnings_unless_interrupted(bookmark: int) -> Iterator[None]:
+    """Hold the block's warnings back and show them after it, unless a signal arrived.
+
+    A sampler that caught the interrupt warns about the draws it was left with (arviz: "chain
+    dimension longer than draw dimension"); those are not news to whoever pressed Ctrl-C.
+    """
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # the filters in force still decide what is caught
+            yield
+    finally:
+        if interrupts.since(bookmark) is None:
+            for w in caught:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def _all_draws(posterior, chains: int, draws: int) -> None:
+    came = (posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0))
+    if came != (chains, draws):
+        raise Interrupted(signal.SIGINT)
+
+
+@contextmanager
+def generated_source_kept() -> Iterator[Path]:
+    """PyTensor's generated source goes under its compile folder during the block, not into the temp folder.
+
+    Unless ``pytensor.config.generated_src_dir`` is set, PyTensor writes the Python source of every
+    function it compiles with Numba to a new file in the system temp folder and never removes it
+    (~35 files a fit). Inside the block the setting points at ``<compiledir>/generated_src``:
+    one file per distinct source, reused by later fits and pruned by PyTensor when unused for a
+    long time. The setting is restored afterwards (importing this module changes nothing).
+
+    Yields
+    ------
+    pathlib.Path
+        The folder.
+    """
+    import pytensor
+
+    folder = Path(pytensor.config.compiledir) / GENERATED_SOURCE
+    with pytensor.config.change_flags(generated_src_dir=str(folder)):
+        yield folder

@@ -7,7 +7,6 @@ Every stage reads its own section through this module. Validation errors raise
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,11 @@ def project_root() -> Path:
     Returns
     -------
     Path
-        ``DVC_ROOT`` when DVC runs a stage (it may run from a subfolder), else the nearest folder
-        from the working directory up that holds params.yaml, else the working directory.
+        The nearest folder from the working directory up that holds params.yaml, else the working
+        directory. ``DVC_ROOT`` is not used: a queued or ``--temp`` experiment runs each stage in its
+        own copy of the repository while ``DVC_ROOT`` names the parent workspace, whose params and
+        outputs the experiment must neither read nor write.
     """
-    if os.environ.get("DVC_ROOT"):
-        return Path(os.environ["DVC_ROOT"]).resolve()
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / PARAMS_FILE).exists():
@@ -51,6 +50,17 @@ def resolve(path: str | Path) -> Path:
     """
     path = Path(path)
     return path if path.is_absolute() else project_root() / path
+
+
+def relative(path: str | Path) -> str:
+    """A path as outputs record it (POSIX form): relative to the project root when inside it, so that the same
+    inputs give the same bytes wherever the project sits (a DVC experiment runs in a temporary copy); absolute
+    when it lies outside. ``path`` is read as :func:`resolve` reads it."""
+    path = resolve(path).resolve()
+    try:
+        return path.relative_to(project_root()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 # --------------------------------------------------------------------------- raw params

@@ -10,9 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mmmlab.config.loading import relative
 from mmmlab.config.recover import RecoverySpec
 from mmmlab.dataset import Dataset
 from mmmlab.recovery.estimate import Recovery
+
+# wall times: they go to the metrics only, so that the same inputs give the same models/recovery.json
+TIMINGS = ("seconds",)
 
 
 def plain(value):
@@ -45,9 +49,9 @@ def model_record(result: Recovery, dataset: Dataset, spec: RecoverySpec) -> dict
     Returns
     -------
     dict
-        Method, level, data, estimates, verdicts, baseline, linear coefficients, fit statistics
-        with timings, the interval method's report, contribution totals and shares (with their
-        intervals when the method gives them) and the search bounds.
+        Method, level, data, estimates, verdicts, baseline, linear coefficients, fit statistics,
+        the interval method's report, contribution totals and shares (with their intervals when the
+        method gives them) and the search bounds; no wall times (:func:`metric_values` has them).
     """
     fit = result.fit
     comps = fit.components()
@@ -56,15 +60,14 @@ def model_record(result: Recovery, dataset: Dataset, spec: RecoverySpec) -> dict
     record = {
         "method": spec.uncertainty,
         "level": spec.level,
-        "data": {"path": str(dataset.path), "content_hash": dataset.content_hash, "n_periods": dataset.n_periods,
+        "data": {"path": relative(dataset.path), "content_hash": dataset.content_hash, "n_periods": dataset.n_periods,
                  "freq": dataset.freq, "channels": list(dataset.channels)},
         "estimates": records(result.estimates),
         "verdicts": result.notes,
         "baseline": fit.baseline_params(),
         "linear_coefficients": records(fit.linear_table),
-        "fit": {**fit.fit_statistics(), "uncertainty_seconds": float(result.info.get("seconds", np.nan)),
-                "total_seconds": float(result.seconds)},
-        "uncertainty": info,
+        "fit": {k: v for k, v in fit.fit_statistics().items() if k not in TIMINGS},
+        "uncertainty": {k: v for k, v in info.items() if k not in TIMINGS},
         "contributions": {"total": totals, "share_of_sales": {ch: v / float(fit.model.y.sum()) for ch, v in totals.items()}},
         "search_bounds": {"decay": list(spec.decay_bounds), "gamma": list(spec.gamma_bounds),
                           "k_relative_to_median_adstock": list(spec.k_bounds)},
@@ -91,7 +94,7 @@ def estimate_tables(result: Recovery) -> dict[str, pd.DataFrame]:
 
 
 def metric_values(result: Recovery) -> dict[str, float]:
-    """Fit statistics, timings, the number of identified parameters, and each estimate and interval width.
+    """Fit statistics, wall times (total, search, intervals), the number identified, each estimate and interval width.
 
     Returns
     -------
@@ -102,7 +105,9 @@ def metric_values(result: Recovery) -> dict[str, float]:
     est = result.channel_estimates()
     metrics = {
         "r2": stats["r2"], "mape": stats["mape"], "rmse": stats["rmse"], "sigma": stats["sigma"],
-        "seconds": result.seconds, "n_identified": int((est["verdict"] == "identified").sum()),
+        "seconds": result.seconds, "search_seconds": stats["seconds"],
+        "uncertainty_seconds": result.info.get("seconds", np.nan),
+        "n_identified": int((est["verdict"] == "identified").sum()),
     }
     for rec in est.itertuples(index=False):
         metrics[f"{rec.channel}.{rec.parameter}.estimate"] = rec.estimate

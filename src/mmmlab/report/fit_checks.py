@@ -30,10 +30,10 @@ def setup_section(c: Context) -> Part:
     posterior_attrs = c.idata["posterior"].attrs
     part.text("The report loads the saved trace and computes every number and figure from it; it never re-runs MCMC.")
     rows = [{"item": f"{k} version", "value": v} for k, v in versions().items()]
+    # no creation time: the trace holds none, so that a re-run with the same inputs writes the same bytes
     rows += [
         {"item": "inference library", "value": f"{posterior_attrs.get('inference_library', 'unknown')} "
                                                f"{posterior_attrs.get('inference_library_version', '')}".strip()},
-        {"item": "trace created", "value": str(posterior_attrs.get("created_at", "unknown"))},
     ]
     c.add_table(part, "setup_versions", pd.DataFrame(rows), "Software versions")
     g = c.settings.gates

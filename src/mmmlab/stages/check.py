@@ -2,7 +2,8 @@
 
 Writes ``reports/data_check/``: the figures named in :data:`mmmlab.data_check.TITLES` (fewer when the data lack the
 columns or the truth a figure needs), ``summary.md`` (columns, statistics, true parameters, figures) and
-``metrics.json``. Everything is computed before the first file is written.
+``metrics.json``, as one :class:`~mmmlab.files.OutputSet` (they replace the previous ones together,
+at the end, or not at all).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from mmmlab import data_check, tracking
 from mmmlab.config import check_spec, data_spec, flatten, resolve
 from mmmlab.dataset import load_dataset
 from mmmlab.evaluation import load_truth
-from mmmlab.files import write_figures, write_json, write_text
+from mmmlab.files import OutputSet, write_figures, write_json, write_text
 
 FOLDER = "reports/data_check"
 
@@ -19,8 +20,8 @@ FOLDER = "reports/data_check"
 def run(params: dict) -> str:
     """Compute the figures, summary and metrics, write them, log the run; returns a one-line summary.
 
-    Figures left over from an earlier check (a figure now skipped) are removed, so the folder
-    shows only what this dataset allows.
+    The figures folder is replaced whole: a figure of an earlier check that this dataset does not
+    allow is gone.
 
     Parameters
     ----------
@@ -40,23 +41,24 @@ def run(params: dict) -> str:
     check = check_spec(params)
     spec = data_spec(params)
     dataset = load_dataset(spec)
-    truth = load_truth(spec.truth)
-    true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
-
-    figures, skipped = data_check.figures(dataset, true_params, list(check.reference_decays), check.pulse_periods,
-                                          spec.experiment_column)
-    metrics = data_check.summary_metrics(dataset)
-    summary = data_check.summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
-
-    folder = resolve(FOLDER)
-    write_figures(folder / "figures", figures)
-    write_text(folder / "summary.md", summary)
-    write_json(folder / "metrics.json", metrics)
-
     logged = flatten(params.get("check") or {}, "check") | flatten(params["data"], "data.mapping")
-    with tracking.stage_run("check", params, logged, dataset):
+    folder = resolve(FOLDER)
+    figures_dir, summary_file, metrics_file = folder / "figures", folder / "summary.md", folder / "metrics.json"
+    with tracking.stage_run("check", params, logged, dataset), \
+            OutputSet([figures_dir, summary_file, metrics_file]) as out:
+        truth = load_truth(spec.truth)
+        true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
+        figures, skipped = data_check.figures(dataset, true_params, list(check.reference_decays),
+                                              check.pulse_periods, spec.experiment_column)
+        metrics = data_check.summary_metrics(dataset)
+        summary = data_check.summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
+
+        write_figures(out.path(figures_dir), figures)
+        write_text(out.path(summary_file), summary)
+        write_json(out.path(metrics_file), metrics)
         tracking.log_metrics({f"check.{k}": v for k, v in metrics.items()})
-        tracking.log_artifacts(folder / "figures", "figures")
-        tracking.log_artifact(folder / "summary.md")
+        tracking.log_artifacts(out.path(figures_dir), "figures")
+        tracking.log_artifact(out.path(summary_file))
+        out.commit()
     note = f" ({len(skipped)} skipped)" if skipped else ""
     return f"checked {dataset.n_periods} periods x {len(dataset.channels)} channels: {len(figures)} figures{note} in {FOLDER}"

@@ -1,8 +1,10 @@
 """`mmmlab fit`: the Bayesian MMM (pymc-marketing), its convergence gates and, when a truth file exists, recovery vs truth.
 
-Writes ``models/mmm_fit.nc`` (the whole trace, atomically: an interrupted fit keeps the previous
-file), ``reports/fit/convergence.json`` (gates, timings, identifiability, truth summary) and
-``reports/fit/tables/*.csv``. The truth is read only after sampling and matched to the data by
+Writes ``models/mmm_fit.nc`` (the trace), ``reports/fit/convergence.json`` (gates, timings,
+identifiability, truth summary) and ``reports/fit/tables/*.csv`` as one
+:class:`~mmmlab.files.OutputSet`: they replace the previous three together at the very end, so an
+interrupted or failed fit keeps the previous ones, and partial chains (a sampler that caught
+Ctrl-C) are never saved. The truth is read only after sampling and matched to the data by
 date (:func:`mmmlab.evaluation.align_truth`: a truth of other dates is a one-line user error). The
 analysis lives in the library (:mod:`mmmlab.bayes`, :mod:`mmmlab.diagnostics`,
 :mod:`mmmlab.evaluation`); this module orchestrates it. With ``fit.strict: true`` a
@@ -17,12 +19,13 @@ import time
 import click
 
 from mmmlab import bayes, evaluation, tracking
+from mmmlab.bayes.sampling import generated_source_kept
 from mmmlab.config import data_spec, flatten, resolve
-from mmmlab.config.fit import HILL_FORMS, SATURATION_PARAMETERS, FitSpec, fit_spec
+from mmmlab.config.fit import HILL_FORMS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence
 from mmmlab.errors import GateFailure
-from mmmlab.files import write_json, write_tables
+from mmmlab.files import OutputSet, write_json, write_tables
 
 TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/fit"
@@ -37,7 +40,10 @@ def run(params: dict) -> str:
     dataset = load_dataset(dspec)
     d = bayes.design(dataset, spec.model)
     logged = flatten(params["fit"], "fit") | flatten(params["data"], "data.mapping")
-    with tracking.stage_run("fit", params, logged, dataset) as run_id:
+    trace_path, tables_path, convergence_path = resolve(TRACE), resolve(TABLES), resolve(CONVERGENCE)
+    with (tracking.stage_run("fit", params, logged, dataset) as run_id,
+          OutputSet([trace_path, tables_path, convergence_path]) as out,
+          generated_source_kept()):
         t0 = time.perf_counter()
         mmm = bayes.build_mmm(spec, d)
         _autolog(spec, d)
@@ -46,7 +52,7 @@ def run(params: dict) -> str:
         finally:
             _autolog(None, d)
         t = time.perf_counter()
-        trace = bayes.save_fit(mmm, resolve(TRACE))
+        trace = bayes.save_fit(mmm, out.path(trace_path))
         timings["save_s"] = time.perf_counter() - t
         timings["fit_stage_s"] = time.perf_counter() - t0
         idata = mmm.idata
@@ -71,15 +77,18 @@ def run(params: dict) -> str:
             "truth": truth_summary or None,
             "mlflow_run_id": run_id,  # the report stage logs its artifacts to this run
         }
-        write_tables(resolve(TABLES), tables)
-        write_json(resolve(CONVERGENCE), report)
+        write_tables(out.path(tables_path), tables)
+        write_json(out.path(convergence_path), report)
 
         tracking.log_metrics({f"fit.{k}": v for k, v in metrics.items()}
                              | {"fit.gates_passed": float(verdict.passed), "fit.prior_dominated": float(len(dominated))}
                              | {f"fit.truth.{k}": v for k, v in truth_summary.items()})
-        tracking.set_tags({"fit.trace": str(trace), "fit.gates": "passed" if verdict.passed else "failed"})
-        tracking.log_artifact(resolve(CONVERGENCE))
-        tracking.log_artifacts(resolve(TABLES), "tables")
+        artifact = tracking.log_trace(trace)  # the run keeps its own copy: the next fit overwrites the file
+        tracking.set_tags({"fit.trace": TRACE, "fit.trace_artifact": artifact,
+                           "fit.gates": "passed" if verdict.passed else "failed"})
+        tracking.log_artifact(out.path(convergence_path))
+        tracking.log_artifacts(out.path(tables_path), "tables")
+        out.commit()  # the last step: trace, tables and verdict replace the previous ones together
 
     click.echo("\n".join([verdict.plain_words(), *bayes.identifiability_words(tables["contraction"]),
                            *evaluation.headline(truth_summary)]))
@@ -95,18 +104,16 @@ def run(params: dict) -> str:
 
 
 def _autolog(spec: FitSpec | None, d: bayes.Design) -> None:
-    """pymc-marketing's MLflow autolog around sampling (versions, model structure, summary.html), off afterwards.
+    """pymc-marketing's MLflow autolog around sampling (library versions, model structure), off afterwards.
 
-    Its own MMM patch is off (it would upload a second copy of the trace); its names (draws, chains,
-    ...) never collide with this stage's ``fit.*`` params.
+    Its own MMM patch is off (the stage logs the trace itself, as ``model/mmm_fit.nc``); so are its
+    sampler diagnostics: they would add metrics outside the ``fit.`` namespace (``total_divergences``,
+    ``sampling_time``) that this stage already logs as ``fit.divergences``, ``fit.sampling_s``, ...
     """
     import pymc_marketing.mlflow as pmm_mlflow
 
     if spec is None:
         pmm_mlflow.autolog(disable=True, silent=True)
         return
-    names = ["intercept_contribution", "y_sigma", "adstock_alpha"]
-    names += [f"saturation_{p}" for p in SATURATION_PARAMETERS[spec.model.saturation]]
-    names += ["gamma_control"] * bool(d.controls) + ["gamma_fourier"] * bool(spec.model.yearly_seasonality)
     pmm_mlflow.autolog(log_mmm=False, log_clv=False, log_bass=False, log_metadata_info=False,
-                       summary_var_names=names, silent=True)
+                       log_sampler_info=False, silent=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from mmmlab import tracking
@@ -16,17 +18,18 @@ from mmmlab.config import (
     simulation_spec,
 )
 from mmmlab.dataset import load_dataset
-from mmmlab.files import atomic_path, write_json
+from mmmlab.files import OutputSet, write_json
 from mmmlab.simulate import Simulation, simulate
 
 METRICS = "reports/generate/metrics.json"
 
 
 def run(params: dict) -> str:
-    """Simulate, write the CSV and truth.json, log the run; returns a one-line summary.
+    """Simulate, write the CSV, truth.json and the metrics, log the run; returns a one-line summary.
 
-    Both files are written in full before either replaces its old version, so a failed write
-    does not leave a CSV beside the truth of another dataset.
+    The three files are one :class:`~mmmlab.files.OutputSet`: they replace their previous versions
+    together at the end, so a failure or an interrupt never leaves a CSV beside the truth of
+    another dataset.
 
     Parameters
     ----------
@@ -44,21 +47,25 @@ def run(params: dict) -> str:
         When the ``generate`` section is invalid; nothing is written then.
     """
     spec = simulation_spec(params)  # validates everything before anything is written
-    sim = simulate(spec)
-    csv, truth = resolve(GENERATED_CSV), resolve(GENERATED_TRUTH)
-    with atomic_path(csv) as tmp_csv, atomic_path(truth) as tmp_truth:
-        sim.frame.to_csv(tmp_csv, index=False)
-        write_json(tmp_truth, sim.truth)
-    metrics = summary_metrics(sim)
-    write_json(resolve(METRICS), metrics)
-
-    # the generated CSV has its own schema; the user's data mapping (maybe for their own CSV) does not apply
-    dataset = load_dataset(data_spec({"data": {"path": GENERATED_CSV, "truth": GENERATED_TRUTH, **GENERATED_COLUMNS}}))
     logged = flatten(generate_section(params), "data")
-    with tracking.stage_run("generate", params, logged, dataset):
+    csv, truth, metrics_file = resolve(GENERATED_CSV), resolve(GENERATED_TRUTH), resolve(METRICS)
+    # the dataset is this stage's output: it is logged once written, not when the run opens
+    with tracking.stage_run("generate", params, logged), OutputSet([csv, truth, metrics_file]) as out:
+        sim = simulate(spec)
+        sim.frame.to_csv(out.path(csv), index=False)
+        write_json(out.path(truth), sim.truth)
+        metrics = summary_metrics(sim)
+        write_json(out.path(metrics_file), metrics)
+
+        # the generated CSV has its own schema; the user's data mapping (maybe for their own CSV) does not apply
+        staged = data_spec({"data": {"path": str(out.path(csv)), "truth": str(out.path(truth)), **GENERATED_COLUMNS}})
+        dataset = dataclasses.replace(load_dataset(staged), path=csv)  # the same bytes, at their final place
+        tracking.set_tags({"dataset_hash": dataset.content_hash})
+        tracking.log_dataset(dataset, context="generate")
         tracking.log_metrics({f"data.{k}": v for k, v in metrics.items()})
-        tracking.log_artifact(truth)
-        tracking.log_artifact(resolve(METRICS))
+        tracking.log_artifact(out.path(truth))
+        tracking.log_artifact(out.path(metrics_file))
+        out.commit()
     return f"generated {metrics['n_periods']} periods into {GENERATED_CSV}, mean sales {metrics['sales_mean']:,.0f}"
 
 

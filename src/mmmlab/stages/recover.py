@@ -3,7 +3,8 @@
 Estimation (:mod:`mmmlab.recovery`) never sees the truth; this stage reads it only afterwards and
 compares through :mod:`mmmlab.evaluation`. The record, tables and metrics come from
 :mod:`mmmlab.recovery.tables` and the figures from :mod:`mmmlab.plots.recovery`; this module
-orchestrates them and writes every file atomically.
+orchestrates them and writes its outputs as one :class:`~mmmlab.files.OutputSet` (they replace the
+previous ones together, at the end, or not at all).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from mmmlab import evaluation, tracking
 from mmmlab.config import data_spec, flatten, resolve
 from mmmlab.config.recover import recovery_spec
 from mmmlab.dataset import load_dataset
-from mmmlab.files import write_figures, write_json, write_tables
+from mmmlab.files import OutputSet, write_figures, write_json, write_tables
 from mmmlab.plots.recovery import recovery_figures
 from mmmlab.recovery import tables
 from mmmlab.recovery.estimate import recover
@@ -28,33 +29,36 @@ def run(params: dict) -> str:
     spec = recovery_spec(params)  # validate before any work
     dspec = data_spec(params)
     dataset = load_dataset(dspec)
-    result = recover(dataset, spec)
+    model, figures, tables_dir, metrics_file = resolve(MODEL), resolve(FIGURES), resolve(TABLES), resolve(METRICS)
+    with tracking.stage_run("recover", params, flatten(params.get("recover") or {}, "recovery"), dataset), \
+            OutputSet([model, figures, tables_dir, metrics_file]) as out:
+        result = recover(dataset, spec)
 
-    truth = evaluation.load_truth(dspec.truth)  # only now, after estimation
-    if truth is not None and not set(dataset.channels) <= set(truth.channels):
-        truth = None  # a truth file of another dataset: nothing to compare with
-    comparison = None
-    if truth is not None:
-        truth = evaluation.align_truth(truth, dataset.dates)  # by date; other dates are refused
-        recovered = result.fit.components()[list(result.fit.model.channels)]
-        comparison = evaluation.recovery_comparison(truth, result.channel_estimates(), recovered)
+        truth = evaluation.load_truth(dspec.truth)  # only now, after estimation
+        if truth is not None and not set(dataset.channels) <= set(truth.channels):
+            truth = None  # a truth file of another dataset: nothing to compare with
+        comparison = None
+        if truth is not None:
+            truth = evaluation.align_truth(truth, dataset.dates)  # by date; other dates are refused
+            recovered = result.fit.components()[list(result.fit.model.channels)]
+            comparison = evaluation.recovery_comparison(truth, result.channel_estimates(), recovered)
 
-    write_json(resolve(MODEL), tables.model_record(result, dataset, spec))
-    outputs = tables.estimate_tables(result)
-    metrics = tables.metric_values(result)
-    if comparison is not None:
-        outputs |= evaluation.recovery_tables(comparison, result.fit.components())
-        metrics |= evaluation.recovery_metrics(comparison)
-    write_tables(resolve(TABLES), outputs)
-    write_figures(resolve(FIGURES), recovery_figures(result, dataset, spec.level, truth, comparison))
-    write_json(resolve(METRICS), metrics)
+        write_json(out.path(model), tables.model_record(result, dataset, spec))
+        outputs = tables.estimate_tables(result)
+        metrics = tables.metric_values(result)
+        if comparison is not None:
+            outputs |= evaluation.recovery_tables(comparison, result.fit.components())
+            metrics |= evaluation.recovery_metrics(comparison)
+        write_tables(out.path(tables_dir), outputs)
+        write_figures(out.path(figures), recovery_figures(result, dataset, spec.level, truth, comparison))
+        write_json(out.path(metrics_file), metrics)
 
-    with tracking.stage_run("recover", params, flatten(params.get("recover") or {}, "recovery"), dataset):
         tracking.log_metrics({f"recovery.{k}": v for k, v in metrics.items()})
-        tracking.log_artifact(resolve(MODEL))
-        tracking.log_artifact(resolve(METRICS))
-        tracking.log_artifacts(resolve(FIGURES), "figures")
-        tracking.log_artifacts(resolve(TABLES), "tables")
+        tracking.log_artifact(out.path(model))
+        tracking.log_artifact(out.path(metrics_file))
+        tracking.log_artifacts(out.path(figures), "figures")
+        tracking.log_artifacts(out.path(tables_dir), "tables")
+        out.commit()
 
     n_id = int(metrics["n_identified"])
     n_params = len(result.channel_estimates())

@@ -1,26 +1,30 @@
 """`mmmlab report`: the technical validation report from the saved trace (never re-samples the posterior).
 
-Reads ``models/mmm_fit.nc`` and the fit stage's ``reports/fit/tables``; writes
+Reads ``models/mmm_fit.nc`` and the fit stage's ``reports/fit/tables``, or, with ``--run-id``, the
+trace and tables logged to that fit run in MLflow (downloaded to a temporary folder); writes
 ``reports/validation/`` (``index.html`` with every figure embedded, ``figures/*.png``,
 ``tables/*.csv``, ``metrics.json``). Everything is computed first and written into a temporary
 folder that then replaces the old report, so a failure never leaves a half-replaced report.
-If the trace lacks a posterior predictive group it is sampled once and saved into the trace.
-The report is logged as artifacts to its own run and to the fit's MLflow run.
+If the local trace lacks a posterior predictive group it is sampled once and saved into the trace
+(a downloaded trace is not written back). The report is logged as artifacts to its own run and to
+the fit's MLflow run.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from mmmlab import bayes, tracking
 from mmmlab.config import flatten, report_settings, resolve
-from mmmlab.files import atomic_path, write_json, write_text
+from mmmlab.errors import UserInputError
+from mmmlab.files import OutputSet, write_json, write_text
 from mmmlab.report import build_report, read_fit_tables
 from mmmlab.report.context import has_posterior_predictive, sample_posterior_predictive
 from mmmlab.report.html import png_bytes, render
@@ -31,10 +35,24 @@ FIT_TABLES = "reports/fit/tables"
 FIT_VERDICT = "reports/fit/convergence.json"
 FOLDER = "reports/validation"
 
+_requested_run: ContextVar[str | None] = ContextVar("report_run_id", default=None)
 
 
+@contextmanager
+def from_run(run_id: str | None) -> Iterator[None]:
+    """Inside the block, :func:`run` reports on the trace logged to MLflow run ``run_id`` (None: the local trace).
 
-def run(params: dict) -> str:
+    The ``--run-id`` option of ``mmmlab report`` uses it: the command runs every stage through the
+    same ``run(params)`` call.
+    """
+    token = _requested_run.set(run_id)
+    try:
+        yield
+    finally:
+        _requested_run.reset(token)
+
+
+def run(params: dict, run_id: str | None = None) -> str:
     """Build the report from the trace, write it, log it; returns a one-line summary.
 
     Parameters
@@ -42,6 +60,9 @@ def run(params: dict) -> str:
     params : dict
         The raw params (sections ``report``, ``fit`` for the gates, ``data`` for the target's
         label, ``tracking``).
+    run_id : str, optional
+        Report on the trace logged to this MLflow fit run instead of ``models/mmm_fit.nc``
+        (default: the one set by :func:`from_run`, else the local trace).
 
     Returns
     -------
@@ -52,34 +73,51 @@ def run(params: dict) -> str:
     Raises
     ------
     UserInputError
-        When the ``report`` or ``fit.gates`` settings are invalid or there is no trace yet.
+        When the ``report`` or ``fit.gates`` settings are invalid, there is no trace yet, or
+        ``run_id`` is not a run of the store or holds no trace.
     """
+    run_id = run_id or _requested_run.get()
     settings, seed = report_settings(params)
-    trace = resolve(TRACE)
-    mmm = bayes.load_fit(trace)
-    sampled = False
-    if not has_posterior_predictive(mmm.idata):
-        sample_posterior_predictive(mmm, seed)
-        bayes.save_fit(mmm, trace)  # atomic: the trace is replaced only once the new file is complete
-        sampled = True
-    report = build_report(mmm, settings, read_fit_tables(resolve(FIT_TABLES)),
-                          trace_name=TRACE, sampled_predictive=sampled)
-    images = render_figures(report)
-    page = render(report, images)
-    folder = resolve(FOLDER)
-    write_report(folder, page, images, report)
-
-    fit_run = fit_run_id()
+    source = tracking.fit_run(run_id) if run_id else None  # checked before a report run is opened
+    if source is None and not resolve(TRACE).exists():
+        raise UserInputError(f"{TRACE}: no fitted trace; run `mmmlab fit` first")
     logged = flatten(params.get("report") or {}, "report")
-    with tracking.stage_run("report", params, logged):
-        tracking.set_tags({"report.fit_run_id": fit_run or "none",
+    name = f"report{tracking.SEP}{source.label}" if source else None
+    with tracking.stage_run("report", params, logged, name=name), \
+            tempfile.TemporaryDirectory(prefix="mmmlab-report-") as scratch:
+        if source is not None:
+            trace = tracking.download(source.run_id, source.trace, Path(scratch))
+            tables = tracking.download(source.run_id, "tables", Path(scratch)) or Path(scratch) / "tables"
+            fit_run, trace_name = source.run_id, f"runs:/{source.run_id}/{source.trace}"
+        else:
+            trace, tables, fit_run, trace_name = resolve(TRACE), resolve(FIT_TABLES), fit_run_id(), TRACE
+        mmm = bayes.load_fit(trace)
+        sampled = False
+        if not has_posterior_predictive(mmm.idata):
+            sample_posterior_predictive(mmm, seed)
+            if source is None:
+                bayes.save_fit(mmm, trace)  # atomic: the trace is replaced only once the new file is complete
+            sampled = True
+        report = build_report(mmm, settings, read_fit_tables(tables), trace_name=trace_name, sampled_predictive=sampled)
+        images = render_figures(report)
+        page = render(report, images)
+        folder = resolve(FOLDER)
+        write_report(folder, page, images, report)
+
+        attached = fit_run if fit_run and tracking.run_exists(fit_run) else None
+        tracking.set_tags({"report.fit_run_id": attached or "none",
                            "report.convergence": "passed" if report.verdict.passed else "failed"})
         tracking.log_metrics({f"report.{k}": v for k, v in report.metrics.items()})
         tracking.log_artifacts(folder, "validation")
-    if fit_run:
-        tracking.log_artifacts_to_run(fit_run, folder, "validation")
+        if attached:
+            tracking.log_artifacts_to_run(attached, folder, "validation")
     verdict = "PASSED" if report.verdict.passed else "FAILED"
-    where = f"; logged to fit run {fit_run}" if fit_run else "; no fit run found in MLflow"
+    if attached:
+        where = f"; logged to fit run {attached}"
+    elif fit_run:
+        where = f"; fit run {fit_run} is not in the MLflow store"
+    else:
+        where = "; no fit run found in MLflow"
     return (f"report: {len(report.parts)} sections, {len(images)} figures, {len(report.tables)} tables, "
             f"convergence {verdict}, in {FOLDER}/index.html{where}")
 
@@ -118,9 +156,10 @@ def render_figures(report: Report) -> dict[str, bytes]:
 
 
 def write_report(folder: Path, page: str, images: dict[str, bytes], report: Report) -> None:
-    """Write the report into a temporary sibling folder, then swap it in place of ``folder``.
+    """Write the report into a staging folder, then put it in place of ``folder`` in one step.
 
-    The swap is two renames, so a failure while writing leaves the previous report whole.
+    Through :class:`mmmlab.files.OutputSet`, like every stage's outputs: an error or an interrupt
+    while writing leaves the previous report whole.
 
     Parameters
     ----------
@@ -133,31 +172,14 @@ def write_report(folder: Path, page: str, images: dict[str, bytes], report: Repo
     report : Report
         Its tables are written as ``tables/<name>.csv`` and its metrics as ``metrics.json``.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with OutputSet([folder]) as out:
+        staging = out.path(folder)
         for name, data in images.items():
-            with atomic_path(staging / "figures" / f"{name}.png") as tmp:
-                tmp.write_bytes(data)
+            (staging / "figures").mkdir(parents=True, exist_ok=True)
+            (staging / "figures" / f"{name}.png").write_bytes(data)
         for name, table in report.tables.items():
-            with atomic_path(staging / "tables" / f"{name}.csv") as tmp:
-                table.to_csv(tmp, index=False)
+            (staging / "tables").mkdir(parents=True, exist_ok=True)
+            table.to_csv(staging / "tables" / f"{name}.csv", index=False)
         write_json(staging / "metrics.json", report.metrics)
         write_text(staging / "index.html", page)
-        os.chmod(staging, 0o777 & ~_umask())
-        old = None
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-            os.replace(folder, old / folder.name)
-        os.replace(staging, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        out.commit()

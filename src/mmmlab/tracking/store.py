@@ -1,0 +1,105 @@
+"""Where runs go: the store (SQLite beside the project, or the main repository's under DVC), experiments, artifact roots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+import mlflow.data
+from mlflow.entities import ExperimentTag
+from mlflow.exceptions import MlflowException
+
+from mmmlab.config import project_root
+from mmmlab.errors import UserInputError
+
+BATCH = 100  # MLflow accepts at most 100 params or metrics per request
+
+
+STORE = "mlflow.db"
+
+
+ARTIFACTS = "mlartifacts"  # beside the SQLite store
+
+
+DEFAULT_EXPERIMENT = "0"  # MLflow's "Default": where `mlflow run` puts its run without --experiment-name
+
+
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}  # the UI opens on the runs table
+
+
+# --------------------------------------------------------------------------- the store
+def store_root() -> Path:
+    """The folder of the default store: ``DVC_ROOT`` when DVC runs the stage, else the project root."""
+    return Path(os.environ["DVC_ROOT"]).resolve() if os.environ.get("DVC_ROOT") else project_root()
+
+
+def tracking_uri() -> str:
+    """The MLflow tracking store.
+
+    Returns
+    -------
+    str
+        ``MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<root>/mlflow.db`` with the root of
+        :func:`store_root` (the main repository even when DVC's queue runs the stage in a copy).
+    """
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_root() / STORE}"
+
+
+def artifact_root(uri: str) -> str | None:
+    """``<store folder>/mlartifacts`` (a ``file://`` URI) for a SQLite file store, else None (the server decides)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri.removeprefix("sqlite:///").split("?")[0]
+    if not path or path == ":memory:":
+        return None
+    return (Path(path).resolve().parent / ARTIFACTS).as_uri()
+
+
+def _client() -> mlflow.MlflowClient:
+    """A client of :func:`tracking_uri` (also made the fluent API's); a new SQLite store keeps artifacts beside it."""
+    uri = tracking_uri()
+    root = artifact_root(uri)
+    if root and not Path(uri.removeprefix("sqlite:///").split("?")[0]).exists():
+        _sqlite_store(uri, root)  # creates the file: even its Default experiment keeps artifacts beside it
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient(uri)
+
+
+def _sqlite_store(uri: str, root: str):
+    """MLflow's SQLite store with its default artifact root beside the file (experiments get ``<root>/<id>``)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return SqlAlchemyStore(uri, root)
+
+
+def experiment_id(client: mlflow.MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created (artifacts beside a SQLite store) when missing.
+
+    Raises
+    ------
+    UserInputError
+        The experiment exists but is deleted.
+    """
+    uri = tracking_uri()
+    root = artifact_root(uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            if root:
+                _sqlite_store(uri, root).create_experiment(
+                    name, tags=[ExperimentTag(k, v) for k, v in EXPERIMENT_KIND.items()])
+            else:
+                client.create_experiment(name, tags=EXPERIMENT_KIND)
+        except MlflowException:  # another stage (a parallel queued experiment) created it meanwhile
+            pass
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise UserInputError(f"tracking.experiment: could not create MLflow experiment {name!r} in {uri}")
+    if experiment.lifecycle_stage != "active":
+        raise UserInputError(f"tracking.experiment: MLflow experiment {name!r} is deleted; restore it (mlflow "
+                             f"experiments restore --experiment-id {experiment.experiment_id}) or choose another name")
+    if experiment.tags.get("mlflow.experimentKind") is None:
+        for key, value in EXPERIMENT_KIND.items():
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id

@@ -1,0 +1,222 @@
+"""End to end: queued DVC experiments run in isolation, `dvc exp show` compares their metrics, and a forced re-run
+writes the same bytes (every stage's outputs depend only on its inputs) and imports only what its deps name."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mmmlab.config import generate_section, project_root
+
+STAGES = ["generate", "check", "recover", "fit", "report"]
+EXPERIMENTS = {"seed12": 12, "seed13": 13}
+QUEUE_LIMIT_S = 900
+UP_TO_DATE = "Data and pipelines are up to date."
+PLOTS = ("contribution_srmse", "contribution_total_error")  # dvc.yaml's plots
+
+
+def _helpers():
+    """copy_repository, small_params and sh of the pipeline's end-to-end test (one definition of the copy)."""
+    spec = importlib.util.spec_from_file_location("e2e_pipeline_helpers", Path(__file__).with_name("test_pipeline.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _helpers()
+sh = helpers.sh
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def workspace_files(root: Path) -> dict[str, tuple[str, int]]:
+    """params.yaml, dvc.lock and every file under data/, models/ and reports/: content and modification time (a
+    file rewritten with the same bytes was still written)."""
+    files = [root / "params.yaml", root / "dvc.lock"]
+    files += [p for folder in ("data", "models", "reports") for p in (root / folder).rglob("*") if p.is_file()]
+    return {str(p.relative_to(root)): (md5(p), p.stat().st_mtime_ns) for p in files if p.exists()}
+
+
+def experiment_rows(shown: list) -> dict[str, dict]:
+    """``dvc exp show --json``'s experiments by name: {name: its data (params, metrics, deps)}."""
+    rows = {}
+    for baseline in shown:
+        for experiment in baseline.get("experiments") or []:
+            for rev in experiment.get("revs") or []:
+                if rev.get("name"):
+                    rows[rev["name"]] = rev.get("data") or {}
+    return rows
+
+
+def metrics_of(row: dict, path: str) -> dict:
+    return ((row.get("metrics") or {}).get(path) or {}).get("data") or {}
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- no repository needed
+def test_the_project_root_is_the_working_directory_not_dvc_root(tmp_path, monkeypatch):
+    """A queued experiment runs in a copy of the repository while DVC_ROOT names the parent workspace."""
+    parent, copy = tmp_path / "workspace", tmp_path / "workspace/.dvc/tmp/exps/tmp1234"
+    (copy / "src").mkdir(parents=True)
+    for folder in (parent, copy):
+        (folder / "params.yaml").write_text("{}\n")
+    monkeypatch.setenv("DVC_ROOT", str(parent))
+    monkeypatch.chdir(copy / "src")
+    assert project_root() == copy.resolve()
+
+
+# --------------------------------------------------------------------------- queued experiments
+@pytest.fixture(scope="module")
+def queued(tmp_path_factory) -> dict:
+    """Two experiments (generate.seed 12 and 13) queued and run by two workers, beside a workspace with data."""
+    root = tmp_path_factory.mktemp("repo")
+    helpers.copy_repository(root)
+    (root / "params.yaml").write_text(helpers.small_params((root / "params.yaml").read_text()))
+    sh(root, "git", "commit", "-qam", "small settings")
+    (root / "dvc.lock").unlink(missing_ok=True)  # it names the repository's outputs, which this copy's cache lacks
+    sh(root, "dvc", "repro", "generate")  # the workspace's own data, which the experiments must leave alone
+    sh(root, "git", "add", "-A")
+    sh(root, "git", "commit", "-qm", "generated data")
+    before = workspace_files(root)
+    t0 = time.perf_counter()
+    for name, seed in EXPERIMENTS.items():
+        # the stages whose metrics exp show compares (and generate before them); check and report run in the forced
+        # re-run below, which keeps the test short
+        sh(root, "dvc", "exp", "run", "--queue", "-n", name, "-S", f"generate.seed={seed}", "recover", "fit")
+    sh(root, "dvc", "queue", "start", "-j", "2")
+    while True:
+        status = sh(root, "dvc", "queue", "status")
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        if time.perf_counter() - t0 > QUEUE_LIMIT_S:
+            pytest.fail(f"the queue did not finish in {QUEUE_LIMIT_S} s:\n{status}")
+        time.sleep(5)
+    seconds = time.perf_counter() - t0
+    shown = json.loads(sh(root, "dvc", "exp", "show", "--json"))
+    return {"root": root, "before": before, "status": status, "seconds": seconds, "rows": experiment_rows(shown)}
+
+
+@pytest.mark.slow
+def test_both_queued_experiments_succeed(queued):
+    lines = {name: line for line in queued["status"].splitlines() for name in EXPERIMENTS if f" {name} " in f" {line} "}
+    logs = {name: sh(queued["root"], "dvc", "queue", "logs", name)[-3000:] for name in EXPERIMENTS
+            if "Success" not in lines.get(name, "")}
+    assert not logs, f"{queued['status']}\n{logs}"
+    assert set(EXPERIMENTS) <= set(queued["rows"]), queued["rows"].keys()
+    print(f"two queued experiments on two workers: {queued['seconds']:.0f} s")
+
+
+@pytest.mark.slow
+def test_the_workspace_is_untouched_by_the_queue(queued):
+    assert workspace_files(queued["root"]) == queued["before"]
+
+
+@pytest.mark.slow
+def test_each_experiment_has_its_own_params_and_data(queued):
+    rows = queued["rows"]
+    seeds = {name: rows[name]["params"]["params.yaml"]["data"]["generate"]["seed"] for name in EXPERIMENTS}
+    assert seeds == EXPERIMENTS
+    data = {name: rows[name]["deps"]["data/mmm_data.csv"]["hash"] for name in EXPERIMENTS}
+    workspace = queued["before"]["data/mmm_data.csv"][0]
+    assert len({*data.values(), workspace}) == 3, (data, workspace)  # neither read the workspace's params
+
+
+@pytest.mark.slow
+def test_exp_show_lists_fit_and_recovery_metrics_with_numbers(queued):
+    for name in EXPERIMENTS:
+        fit = metrics_of(queued["rows"][name], "reports/fit/convergence.json")
+        recovery = metrics_of(queued["rows"][name], "reports/recovery/metrics.json")
+        numbers = [fit["metrics"][k] for k in ("max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences")]
+        numbers += [fit["truth"][k] for k in ("srmse.max", "coverage.decay")]
+        numbers += [recovery[k] for k in ("r2", "n_identified", "nrmse.decay", "contribution.TV.srmse")]
+        assert all(is_number(v) for v in numbers), (name, numbers)
+        assert isinstance(fit["passed"], bool)
+    srmse = {name: metrics_of(queued["rows"][name], "reports/fit/convergence.json")["truth"]["srmse.max"]
+             for name in EXPERIMENTS}
+    assert len(set(srmse.values())) == 2  # their own fits
+
+
+@pytest.mark.slow
+def test_metrics_and_plots_compare_the_experiments(queued):
+    root = queued["root"]
+    diff = json.loads(sh(root, "dvc", "metrics", "diff", *EXPERIMENTS, "--json"))
+    fit = diff["reports/fit/convergence.json"]
+    assert is_number(fit["metrics.min_ess_bulk"]["old"]) and is_number(fit["metrics.min_ess_bulk"]["new"])
+    assert "r2" in diff["reports/recovery/metrics.json"]
+    channels = len(generate_section(yaml.safe_load((root / "params.yaml").read_text()))["channels"])
+    plots = json.loads(sh(root, "dvc", "plots", "diff", *EXPERIMENTS, "--json"))["data"]
+    for plot in PLOTS:
+        values = plots[plot][0]["content"]["data"]["values"]
+        assert {(v["rev"], v["filename"].split("/")[0]) for v in values} == {
+            (name, stage) for name in EXPERIMENTS for stage in ("fit", "recovery")}, plot
+        assert len(values) == 2 * 2 * channels  # two experiments x fit and recovery x each channel
+
+
+# --------------------------------------------------------------------------- a forced re-run
+def _stage_deps(root: Path) -> dict[str, list[str]]:
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    return {name: [d for d in stage["deps"] if d.startswith("src/")] for name, stage in stages.items()}
+
+
+def _imported_files(output: str) -> set[str]:
+    """The project's source files a ``PYTHONPROFILEIMPORTTIME`` run imported (a module or its package's __init__)."""
+    modules = set(re.findall(r"import time:.*\|\s*(mmmlab(?:\.\w+)*)\s*$", output, flags=re.MULTILINE))
+    files = set()
+    for module in modules:
+        path = "src/" + module.replace(".", "/")
+        files.add(f"{path}/__init__.py" if (helpers.REPO / path).is_dir() else f"{path}.py")
+    return files
+
+
+def _covered(file: str, deps: list[str]) -> bool:
+    return any(file == d or file.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+@pytest.mark.slow
+def test_a_forced_rerun_writes_the_same_outputs_and_imports_only_its_deps(queued, monkeypatch):
+    """Each stage forced in turn: only metrics files change, `dvc status` stays clean, and every source file the
+    stage imported is one of its deps (so editing it re-runs the stage)."""
+    root = queued["root"]
+    # the experiment's commit and outputs (`dvc exp apply` would refuse: check and report never ran in it)
+    sh(root, "dvc", "exp", "branch", "seed12", "exp-seed12")
+    sh(root, "git", "checkout", "-q", "exp-seed12")
+    sh(root, "dvc", "checkout", "--allow-missing")
+    # the queue compiled this dataset's model afresh, and fresh code can differ from pytensor's cached code in the
+    # last bits (so can the draws): compare runs of the cached code
+    sh(root, "dvc", "repro", "--force", "--single-item", "fit")
+    sh(root, "dvc", "repro")
+    assert UP_TO_DATE in sh(root, "dvc", "status")
+    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    metrics = {path for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"].values()
+               for item in stage.get("metrics", []) for path in item}
+    deps = _stage_deps(root)
+    uncovered = {}
+    t0 = time.perf_counter()
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # sh() passes it on to dvc and the stage: every import logged
+    for stage in STAGES:
+        out = sh(root, "dvc", "repro", "--force", "--single-item", stage)
+        assert f"Running stage '{stage}'" in out
+        uncovered[stage] = sorted(f for f in _imported_files(out) if not _covered(f, deps[stage]))
+        status = sh(root, "dvc", "status")
+        assert UP_TO_DATE in status, f"after a forced {stage}:\n{status[:3000]}"
+    monkeypatch.delenv("PYTHONPROFILEIMPORTTIME")
+    print(f"five stages forced: {time.perf_counter() - t0:.0f} s")
+    after = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    changed = [old["path"] for stage in STAGES for old, new in zip(lock[stage]["outs"], after[stage]["outs"])
+               if old["md5"] != new["md5"] and old["path"] not in metrics]
+    uncovered = {stage: files for stage, files in uncovered.items() if files}
+    assert not changed and not uncovered, {"outputs changed": changed, "imported, not in deps": uncovered}
+    shown = json.loads(sh(root, "dvc", "plots", "show", "--json"))["data"]
+    assert all(shown[plot][0]["content"]["data"]["values"] for plot in PLOTS)
