@@ -38,12 +38,12 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def workspace_files(root: Path) -> dict[str, tuple[str, int]]:
-    """params.yaml, dvc.lock and every file under data/, models/ and reports/: content and modification time (a
-    file rewritten with the same bytes was still written)."""
-    files = [root / "params.yaml", root / "dvc.lock"]
-    files += [p for folder in ("data", "models", "reports") for p in (root / folder).rglob("*") if p.is_file()]
-    return {str(p.relative_to(root)): (md5(p), p.stat().st_mtime_ns) for p in files if p.exists()}
+def workspace_files(root: Path) -> dict[str, tuple]:
+    """The content of params.yaml and dvc.lock (`dvc exp run --queue -S` rewrites params.yaml and puts it back), and
+    of every file under data/, models/ and reports/ with its modification time (same bytes written again count)."""
+    files = {str(p.relative_to(root)): (md5(p),) for p in (root / "params.yaml", root / "dvc.lock")}
+    outputs = [p for folder in ("data", "models", "reports") for p in (root / folder).rglob("*") if p.is_file()]
+    return files | {str(p.relative_to(root)): (md5(p), p.stat().st_mtime_ns) for p in outputs}
 
 
 def experiment_rows(shown: list) -> dict[str, dict]:

@@ -85,19 +85,21 @@ def outcome(before: dict, after: dict, complete: dict) -> str:
 
 
 def _timed_repro(root: Path, env: dict) -> tuple[str, dict[str, float]]:
-    """`dvc repro` (asserted to succeed), and each stage's seconds from its 'Running stage' line to its lock update."""
+    """`dvc repro` (asserted to succeed), and each stage's seconds from its 'Running stage' line to the next one (or
+    the end): DVC prints no lock update for a stage whose outputs match the committed dvc.lock."""
     process = subprocess.Popen(["dvc", "repro"], cwd=root, env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    lines, started, seconds, current = [], {}, {}, None
+    lines, seconds, current, started = [], {}, None, 0.0
     for line in process.stdout:
         now = time.monotonic()
         lines.append(line)
         if line.startswith("Running stage '"):
-            current = line.split("'")[1]
-            started[current] = now
-        elif line.startswith("Updating lock file") and current:
-            seconds[current] = now - started[current]
+            if current:
+                seconds[current] = now - started
+            current, started = line.split("'")[1], now
     process.wait()
+    if current:
+        seconds[current] = time.monotonic() - started
     output = "".join(lines)
     assert process.returncode == 0, output[-3000:]
     return output, seconds

@@ -21,6 +21,9 @@ from mmmlab.stages import fit, generate
 SHORT = (  # the seed's default design (60 months), with fewer prior draws kept
     "fit.sampler.prior_samples=200",
     "fit.sampler.progressbar=false",
+    # the dataset the gates were measured on (README): the workspace's generate.seed may be an experiment's, and
+    # on another seed the default sampler settings can miss a gate (seed 11: they do)
+    "generate.seed=369",
 )
 
 
