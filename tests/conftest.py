@@ -43,3 +43,14 @@ def short_params(project):
     params = load_params(project / "params.yaml", ("generate.end=2018-12-31",))
     generate.run(params)
     return params
+
+
+@pytest.fixture(autouse=True)
+def no_mlflow_run_left_active():
+    """MLflow's fluent API keeps the active run in process-wide state: end any run a test leaves open, so the
+    next test starts from a clean slate (a stage's own run is ended by tracking.stage_run)."""
+    yield
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
