@@ -34,7 +34,7 @@ BUILDERS = {
 DEFAULTED = [
     "tracking.experiment",
     "generate.preset", "generate.spend.round_to", "generate.noise.round_to",
-    "data.channels", "data.experiments.none",
+    "data.channels", "data.experiments.none", "data.encoding", "data.separator", "data.date_format",
     "check.pulse_periods", "check.reference_decays",
     "recover.uncertainty", "recover.level", "recover.residuals", "recover.nonnegative_effects",
     "recover.baseline.form", "recover.baseline.levels", "recover.baseline.multipliers", "recover.baseline.trend",
