@@ -28,7 +28,8 @@ def project(tmp_path, monkeypatch) -> Path:
     Stages write data/, models/, reports/ and mlflow.db inside it, never in the repository.
     """
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "DVC_ROOT"):
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "DVC_ROOT",
+                "MMMLAB_OUT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -37,7 +37,7 @@ class OptionalValue(click.ParamType):
             self.fail(f"{value!r} is not a valid {self.name}", param, ctx)
 
 
-def run_stage(stage: str, params_path, overrides, options: dict[str, object]) -> None:
+def run_stage(stage: str, params_path, overrides, options: dict[str, object], out=None) -> None:
     """Load params with overrides, validate every section, run the stage and print its summary.
 
     Parameters
@@ -50,14 +50,17 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object]) ->
         ``--set key=value`` items.
     options : dict
         params key -> an option's value (None: not given).
+    out : str or None
+        The output root (``--out``); None: the project root.
     """
-    from mmmlab.config import load_params, validate
+    from mmmlab.config import load_params, outputs_under, validate
 
     extra = [f"{key}={value}" for key, value in options.items() if value is not None]
     try:
         params = load_params(params_path, tuple(overrides) + tuple(extra))
         validate(params)  # every section, whichever stage runs: a typo anywhere stops it before any work
-        summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
+        with outputs_under(out):
+            summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
     except UserInputError as exc:
         interrupts.stopping()  # the outcome is decided: a signal from now on is only noted
         click.echo(f"error: {exc}", err=True)
@@ -88,9 +91,9 @@ def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type,
 
     dest_to_key = {opt.replace("-", "_"): key for opt, (key, _, _) in options.items()}
 
-    def callback(params_path, overrides, **values):
+    def callback(params_path, overrides, out, **values):
         keyed = {dest_to_key[dest]: value for dest, value in values.items()}
-        run_stage(name.replace("-", "_"), params_path, overrides, keyed)
+        run_stage(name.replace("-", "_"), params_path, overrides, keyed, out)
 
     command = click.Command(name, callback=callback, help=help_text)
     command.params = [
@@ -98,6 +101,9 @@ def stage_command(name: str, help_text: str, options: dict[str, tuple[str, type,
                      help="Parameter file (default: params.yaml at the project root)."),
         click.Option(["--set", "overrides"], multiple=True, metavar="KEY=VALUE",
                      help="Override any params.yaml key, e.g. --set generate.freq=W-MON (repeatable)."),
+        click.Option(["--out", "out"], type=OptionalValue(str), default=None,
+                     help="Write outputs (data/, models/, reports/) under this folder instead of the project root, "
+                          "and read earlier stages' outputs from there: your analysis leaves the lab's intact."),
         *[
             click.Option([f"--{opt}", opt.replace("-", "_")], type=OptionalValue(kind), default=None, help=text)
             for opt, (key, kind, text) in options.items()
@@ -179,11 +185,11 @@ def _report_command() -> click.Command:
     command = stage_command("report", "Technical validation report from the saved trace: reports/validation/.", {})
     plain = command.callback
 
-    def callback(params_path, overrides, run_id):
+    def callback(params_path, overrides, out, run_id):
         from mmmlab.stages.report import from_run
 
         with from_run(run_id):
-            plain(params_path, overrides)
+            plain(params_path, overrides, out)
 
     command.callback = callback
     command.params.append(click.Option(

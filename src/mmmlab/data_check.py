@@ -39,15 +39,14 @@ CONTROL_DESCRIPTIONS = {
 PARAMETER_LABELS = {"decay": "Decay (λ)", "alpha": "Max impact (α)", "gamma": "Steepness (γ)", "k": "Half-saturation (k)"}
 
 
-def figures(dataset: Dataset, true_params: dict, references: list[float], periods: int,
-                  experiment_column: str | None = None):
+def figures(dataset: Dataset, true_params: dict, references: list[float], periods: int):
     """The figures the data allow, by name, and a note per figure skipped.
 
     Parameters
     ----------
     dataset : Dataset
-        The loaded dataset; the economy, event and experiment figures need those columns
-        among its controls.
+        The loaded dataset; the economy and event figures need those columns among its controls,
+        the experiment markers its experiment column (skipped without one).
     true_params : dict
         Channel -> its true ``decay``, ``alpha``, ``gamma``, ``k`` (empty without a truth: the
         Hill figure is skipped and the pulse figure shows the references only).
@@ -55,9 +54,6 @@ def figures(dataset: Dataset, true_params: dict, references: list[float], period
         Reference decays for the adstock pulse figure.
     periods : int
         Length of the adstock pulse figure, in periods.
-    experiment_column : str or None
-        The control naming the channel under experiment in each period (``data.experiments.column``);
-        None: the data have none, and the experiment markers are skipped.
 
     Returns
     -------
@@ -68,7 +64,7 @@ def figures(dataset: Dataset, true_params: dict, references: list[float], period
     """
     spend = pd.DataFrame(dataset.spend, columns=list(dataset.channels))
     sales, target, controls = dataset.target, dataset.target_column, dataset.controls
-    experiments = controls[experiment_column] if experiment_column in controls else None
+    experiments = controls[dataset.experiment_column] if dataset.experiment_column in controls else None
     channels = list(dataset.channels)
     decays = {c: p["decay"] for c, p in true_params.items()}
     figures = {

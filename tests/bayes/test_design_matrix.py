@@ -22,13 +22,14 @@ def _dataset() -> Dataset:
     return Dataset(path=Path("by_hand.csv"), dates=pd.date_range("2020-01-01", periods=6, freq="MS"), freq="MS",
                    target_column="Sales", target=np.full(6, 100.0), channels=("TV", "Digital"),
                    channel_columns=("TV_Spend", "Digital_Spend"), spend=np.column_stack([TV, DIGITAL]),
-                   controls=pd.DataFrame({"Experiment_Channel": LABELS}), content_hash="0")
+                   controls=pd.DataFrame({"Experiment_Channel": LABELS}), content_hash="0",
+                   experiment_column="Experiment_Channel")
 
 
 def _model(effect: str, controls=("Experiment_Channel",)):
     """The fields of fit.model that the design reads."""
-    return SimpleNamespace(controls=controls, trend=False, experiment_column="Experiment_Channel", experiment_none="None",
-                           experiment_effect=effect)
+    return SimpleNamespace(controls=controls, trend=False, experiment_none="None", experiment_effect=effect,
+                           yearly_seasonality=0)
 
 
 def test_overlapping_windows_count_for_each_channel_scaled_by_its_own_spend():

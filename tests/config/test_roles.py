@@ -6,6 +6,7 @@ import enum
 
 import pytest
 
+from mmmlab import bayes
 from mmmlab.config import (
     data_spec,
     fit_spec,
@@ -17,6 +18,7 @@ from mmmlab.config import (
 )
 from mmmlab.dataset import load_dataset
 from mmmlab.errors import UserInputError
+from mmmlab.recovery.design import experiment_columns
 
 
 def _params(repo_root, *overrides: str) -> dict:
@@ -102,15 +104,6 @@ def test_the_experiment_column_is_a_data_role(repo_root):
     assert spec.controls == tuple(data["controls"] or ())
 
 
-@pytest.mark.parametrize("column", ["Trial", None])
-def test_recovery_and_fit_read_the_experiment_column_from_data(repo_root, column):
-    value = "null" if column is None else column
-    params = _params(repo_root, f"data.experiments.column={value}", "data.experiments.none=no experiment")
-    recover = recovery_spec(params)
-    assert (recover.experiment_column, recover.experiment_none) == (column, "no experiment")
-    assert fit_spec(params).model.experiment_column == column
-
-
 CSV = "Date,TV_Spend,Total_Sales,Econ,Trial\n" + "".join(
     f"2020-{m:02d}-01,{100 + m},{1000 + 7 * m},{'Up' if m % 2 else 'Down'},{'TV' if m in (3, 4) else 'None'}\n"
     for m in range(1, 13)
@@ -140,10 +133,32 @@ def test_no_experiment_column_adds_no_control(tmp_path):
     assert list(load_dataset(spec).controls.columns) == ["Econ"]
 
 
-def test_a_missing_experiment_column_names_its_key(tmp_path):
+def _both_stages(repo_root, path, column):
+    """The experiment columns that the recovery and the Bayesian design build from one file."""
+    params = _params(repo_root)
+    params["data"] = {"path": str(path), "truth": None, "date": "Date", "target": "Total_Sales", "channels": None,
+                      "controls": ["Econ"], "experiments": {"column": column, "none": "None"}}
+    dataset = load_dataset(data_spec(params))
+    recovered = experiment_columns(dataset, recovery_spec(params)).names
+    fitted = [c for c in bayes.design(dataset, fit_spec(params).model).controls if c.startswith(f"{column}[")]
+    return dataset, recovered, fitted
+
+
+def test_recovery_and_fit_take_the_experiment_column_from_the_dataset(repo_root, tmp_path):
     path = tmp_path / "data.csv"
     path.write_text(CSV)
-    spec = data_spec({"data": {"path": str(path), "truth": None, "date": "Date", "target": "Total_Sales",
-                               "channels": None, "controls": [], "experiments": {"column": "Test"}}})
-    with pytest.raises(UserInputError, match=r"column 'Test' \(data\.experiments\.column\) is missing"):
-        load_dataset(spec)
+    dataset, recovered, fitted = _both_stages(repo_root, path, "Trial")
+    assert dataset.experiment_column == "Trial"
+    assert recovered == ("experiment.TV",) and fitted == ["Trial[TV]"]
+
+
+@pytest.mark.parametrize("column", [None, "Experiment_Channel"])
+def test_data_without_the_experiment_column_model_no_experiments_in_both_stages(repo_root, tmp_path, column):
+    """params.yaml names the simulator's column; a user's file without it gets no experiment effects, and a notice."""
+    path = tmp_path / "data.csv"
+    path.write_text(CSV)
+    dataset, recovered, fitted = _both_stages(repo_root, path, column)
+    assert dataset.experiment_column is None and recovered == () and fitted == []
+    assert list(dataset.controls.columns) == ["Econ"]
+    assert bool(dataset.notices) == (column is not None)
+    assert all("Experiment_Channel" in notice for notice in dataset.notices)

@@ -37,10 +37,10 @@ def small_dataset(experiments=None, economy=None) -> Dataset:
                              "Experiment": EXPERIMENTS if experiments is None else experiments})
     return Dataset(path=Path("small.csv"), dates=pd.date_range("2020-01-01", periods=N, freq="MS"), freq="MS",
                    target_column="Sales", target=sales, channels=("A", "B"), channel_columns=("A_Spend", "B_Spend"),
-                   spend=spend, controls=controls, content_hash="small")
+                   spend=spend, controls=controls, content_hash="small", experiment_column="Experiment")
 
 
-SMALL_SPEC = RecoverySpec(levels="Event", multipliers=("Economy",), experiment_column="Experiment", starts=2,
+SMALL_SPEC = RecoverySpec(levels="Event", multipliers=("Economy",), starts=2,
                           screen=32, uncertainty="bootstrap", bootstrap_draws=10, bootstrap_starts=0, workers=1)
 
 

@@ -96,8 +96,7 @@ def test_experiment_windows_follow_the_datasets_rule(make_small, small_spec, mon
 
 def test_level_experiments_need_no_channel_names(make_small):
     labels = ["None"] * 30 + ["Promo"] * 4 + ["None"] * 14
-    spec = RecoverySpec(levels="Event", multipliers=("Economy",), experiment_column="Experiment",
-                        experiment_effect="level")
+    spec = RecoverySpec(levels="Event", multipliers=("Economy",), experiment_effect="level")
     model = JointModel(make_small(experiments=labels), spec)
     column = model.design(_theta(model))[:, model.linear_names.index("experiment.Promo")]
     np.testing.assert_array_equal(column, np.r_[np.zeros(30), np.ones(4), np.zeros(14)])

@@ -23,6 +23,7 @@ from mmmlab.bayes.summaries import (
     estimate_tables,
     hdi,
     interval,
+    residuals,
     sampler_metrics,
     truncation_warning,
 )
@@ -38,6 +39,6 @@ from mmmlab.bayes.units import (
 __all__ = [
     "DATE", "TARGET", "TRUNCATION", "Design", "adstock_of", "adstock_truncation", "build_mmm", "missing_sampler_packages", "channel_contributions",
     "design", "estimate_tables", "free_parameters", "hdi", "identifiability_words", "interval", "l_max", "load_fit",
-    "marginal_roas", "original_scale_parameters", "prior_dominated", "prior_posterior_contraction", "response",
+    "marginal_roas", "original_scale_parameters", "prior_dominated", "prior_posterior_contraction", "residuals", "response",
     "sample", "sampler_metrics", "saturation_of", "save_fit", "truncation_warning",
 ]

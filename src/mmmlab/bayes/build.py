@@ -95,7 +95,7 @@ def build_mmm(spec: FitSpec, d: Design):
             channel_columns=list(d.channels),
             target_column=TARGET,
             control_columns=list(d.controls) or None,
-            yearly_seasonality=spec.model.yearly_seasonality or None,
+            yearly_seasonality=d.seasonality.modes or None,
             adstock=adstock(l_max=l_max(spec, d.channels, len(d.X)), normalize=spec.model.normalize),
             saturation=saturation,
             model_config=spec.priors,

@@ -10,6 +10,7 @@ import pandas as pd
 from mmmlab.config.fit import ModelSpec
 from mmmlab.dataset import Dataset, experiment_indicators
 from mmmlab.errors import UserInputError
+from mmmlab.seasonality import YearlyModes, yearly_modes
 
 DATE = "date"
 TARGET = "y"
@@ -32,6 +33,8 @@ class Design:
         The control columns of ``X`` (all-zero columns are left out).
     control_scale : dict of str to float
         What each control column was divided by (its max |value|).
+    seasonality : YearlyModes
+        The yearly Fourier modes of ``fit.model.yearly_seasonality`` on these data, and why.
     """
 
     X: pd.DataFrame
@@ -39,6 +42,7 @@ class Design:
     channels: tuple[str, ...]
     controls: tuple[str, ...]
     control_scale: dict[str, float]
+    seasonality: YearlyModes
 
 
 def design(dataset: Dataset, model: ModelSpec) -> Design:
@@ -49,8 +53,9 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
     dataset : Dataset
         The validated data.
     model : ModelSpec
-        Which controls (``controls``, None for all), whether to add a trend, and which text control
-        names the channels under experiment (``experiment_column``, ``experiment_effect``).
+        Which controls (``controls``, None for all), whether to add a trend, how experiment windows
+        act (``experiment_effect``) and the yearly Fourier modes (``yearly_seasonality``). The
+        experiment column is the dataset's (``dataset.experiment_column``).
 
     Returns
     -------
@@ -79,7 +84,7 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
         if column not in wanted:
             continue
         own = [c for c in matrix.columns if c == column or c.startswith(f"{column}[")]
-        if column == model.experiment_column and own != [column]:  # a text column: channel names
+        if column == dataset.experiment_column and own != [column]:  # a text column: channel names
             blocks.append(_experiment_windows(dataset, column, model.experiment_none, model.experiment_effect))
         else:
             blocks.append(matrix[own])
@@ -91,7 +96,8 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
     for c in kept:
         X[c] = controls[c].to_numpy() / scale[c]
     return Design(X=X, y=pd.Series(dataset.target, name=TARGET), channels=tuple(dataset.channels),
-                  controls=tuple(kept), control_scale={c: scale[c] for c in kept})
+                  controls=tuple(kept), control_scale={c: scale[c] for c in kept},
+                  seasonality=yearly_modes(model.yearly_seasonality, dataset))
 
 
 def _experiment_windows(dataset: Dataset, column: str, none: str, effect: str) -> pd.DataFrame:

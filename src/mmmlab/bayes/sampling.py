@@ -18,7 +18,7 @@ from mmmlab import interrupts
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.config.fit import FitSpec
-from mmmlab.errors import Interrupted
+from mmmlab.errors import Interrupted, UserInputError
 
 GENERATED_SOURCE = "generated_src"  # under pytensor's compiledir
 
@@ -43,6 +43,8 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
 
     Raises
     ------
+    UserInputError
+        The data have no more periods than the model has free parameters.
     Interrupted
         When SIGINT or SIGTERM arrived while sampling, even if the sampler caught it and returned
         (or failed on) what it had, or when fewer chains or draws than asked came back: the
@@ -54,6 +56,7 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
     bookmark = interrupts.mark()
     with quiet_pymc_marketing(), _stopped_by(bookmark):
         mmm.build_model(d.X, d.y)  # before fit, which would otherwise build on its own and skip the next line
+        _enough_periods(mmm, len(d.X))
         mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
         timings["build_s"] = time.perf_counter() - t0
         t = time.perf_counter()
@@ -72,6 +75,14 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
                                             progressbar=spec.sampler.progressbar)
         timings["posterior_predictive_s"] = time.perf_counter() - t
     return timings
+
+
+def _enough_periods(mmm, periods: int) -> None:
+    """Refuse data with no more periods than the built model's free parameters (each scalar counts)."""
+    parameters = sum(int(value.size) for value in mmm.model.initial_point().values())
+    if periods <= parameters:
+        raise UserInputError(f"data.path: {periods} periods are too few for the fit's {parameters} parameters; "
+                             "use more data, or fewer channels, controls and Fourier modes (fit.model)")
 
 
 @contextmanager

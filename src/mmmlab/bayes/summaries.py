@@ -155,6 +155,23 @@ def sampler_metrics(idata, timings: dict[str, float], min_ess: float) -> dict[st
     return metrics
 
 
+def residuals(idata) -> np.ndarray:
+    """Observed target minus the posterior mean of the likelihood's mean ``mu``, in the target's units.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fitted trace (``constant_data`` holds the target and its scale).
+
+    Returns
+    -------
+    numpy.ndarray, shape (periods,)
+    """
+    scale = float(idata["constant_data"]["target_scale"])
+    fitted = idata["posterior"]["mu"].mean(("chain", "draw")).to_numpy() * scale
+    return idata["constant_data"]["target_data"].to_numpy() - fitted
+
+
 def truncation_warning(truncation: float, lags: int) -> str | None:
     """A plain-words warning when a posterior decay loses more than ``TRUNCATION`` of its weight to l_max.
 

@@ -10,7 +10,17 @@ rejects keys no spec reads.
 from mmmlab.config.check import CheckSpec, check_spec
 from mmmlab.config.data import GENERATED_COLUMNS, GENERATED_CSV, GENERATED_TRUTH, DataSpec, data_spec
 from mmmlab.config.fit import FitSpec, ModelSpec, SamplerSpec, fit_spec
-from mmmlab.config.loading import PARAMS_FILE, flatten, load_params, project_root, resolve, set_key
+from mmmlab.config.loading import (
+    PARAMS_FILE,
+    flatten,
+    load_params,
+    output_path,
+    outputs_under,
+    project_root,
+    relative,
+    resolve,
+    set_key,
+)
 from mmmlab.config.recover import RecoverySpec, recovery_spec
 from mmmlab.config.report import ReportSettings, report_settings
 from mmmlab.config.section import Section, check_number
@@ -22,6 +32,6 @@ __all__ = [
     "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_TRUTH", "PARAMS_FILE", "CheckSpec", "DataSpec", "FitSpec",
     "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "TrackingSpec",
     "check_number", "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section",
-    "load_params", "project_root", "recovery_spec", "report_settings", "resolve", "set_key", "simulation_spec",
+    "load_params", "output_path", "outputs_under", "project_root", "recovery_spec", "relative", "report_settings", "resolve", "set_key", "simulation_spec",
     "tracking_spec", "validate",
 ]

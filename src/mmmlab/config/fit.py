@@ -57,10 +57,9 @@ class ModelSpec:
     l_max: int | None = None  # None: sized from the decay prior (bayes.l_max), at most the number of periods
     normalize: bool = False
     saturation: Saturation = Saturation.hill
-    yearly_seasonality: int = 0  # Fourier modes; 0 = none
+    yearly_seasonality: int | str = "auto"  # Fourier modes; auto: mmmlab.seasonality decides from the data
     trend: bool = True
     controls: tuple[str, ...] | None = None  # None: every column of data.controls
-    experiment_column: str | None  # data.experiments.column: the text control naming the channel under experiment
     experiment_none: str = "None"  # data.experiments.none: its label for periods without an experiment
     experiment_effect: ExperimentEffect = ExperimentEffect.spend
 
@@ -131,7 +130,7 @@ def fit_spec(params: dict) -> FitSpec:
     """
     d = defaults(FitSpec)
     f = Section(params.get("fit"), "fit")
-    model = _model(f.section("model", optional=True), *experiment_role(params))
+    model = _model(f.section("model", optional=True), experiment_role(params)[1])
     sampler = _sampler(f.section("sampler", optional=True))
     priors, plain = model_priors(f.section("priors"), model.saturation)
     hdi_prob, prior_dominated_below = summary_levels(f)
@@ -165,7 +164,7 @@ def summary_levels(f: Section) -> tuple[float, float]:
             f.number("prior_dominated_below", d.prior_dominated_below, lo=0, hi=1))
 
 
-def _model(m: Section, experiment_column: str | None, experiment_none: str) -> ModelSpec:
+def _model(m: Section, experiment_none: str) -> ModelSpec:
     d = defaults(ModelSpec)
     adstock = m.section("adstock", optional=True)
     l_max = adstock.get("l_max", d.l_max)
@@ -180,13 +179,12 @@ def _model(m: Section, experiment_column: str | None, experiment_none: str) -> M
     if saturation == "hill_mean_response" and not normalize:  # its reference, the mean spend, is the mean adstock only then
         raise UserInputError(f"{adstock.key('normalize')}: hill_mean_response needs normalised adstock (true)")
     return ModelSpec(
-        experiment_column=experiment_column,
         experiment_none=experiment_none,
         experiment_effect=experiments.choice("effect", ExperimentEffect, d.experiment_effect),
         l_max=l_max,
         normalize=normalize,
         saturation=saturation,
-        yearly_seasonality=int(m.number("yearly_seasonality", d.yearly_seasonality, lo=0, integer=True)),
+        yearly_seasonality=m.count_or_auto("yearly_seasonality", d.yearly_seasonality, hi=12),
         trend=m.flag("trend", d.trend),
         controls=None if controls is None else tuple(controls),
     )

@@ -7,6 +7,8 @@ Every stage reads its own section through this module. Validation errors raise
 from __future__ import annotations
 
 import copy
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import yaml
 from mmmlab.errors import UserInputError
 
 PARAMS_FILE = "params.yaml"
+OUT_ENV = "MMMLAB_OUT"  # the output root chosen with `--out` (an environment variable: child processes inherit it)
 
 
 # --------------------------------------------------------------------------- paths
@@ -47,9 +50,59 @@ def resolve(path: str | Path) -> Path:
     Returns
     -------
     Path
+        With ``--out`` (:func:`outputs_under`), a relative path that exists under the output root is
+        taken from there (the generated ``data/mmm_data.csv`` of a run under that folder); otherwise
+        it is taken from the project root.
     """
     path = Path(path)
-    return path if path.is_absolute() else project_root() / path
+    if path.is_absolute():
+        return path
+    root = os.environ.get(OUT_ENV)
+    if root and (Path(root) / path).exists():
+        return Path(root) / path
+    return project_root() / path
+
+
+def output_path(path: str | Path) -> Path:
+    """Where a stage writes one of its outputs (and a later stage reads it): under the output root.
+
+    Parameters
+    ----------
+    path : str or Path
+        Relative to the output root (``models/mmm_fit.nc``).
+
+    Returns
+    -------
+    Path
+        Under the folder given with ``--out`` (:func:`outputs_under`), else the project root.
+    """
+    root = os.environ.get(OUT_ENV)
+    return (Path(root) if root else project_root()) / path
+
+
+@contextmanager
+def outputs_under(folder: str | Path | None):
+    """Write every stage output under ``folder`` while the context lasts (None: the project root).
+
+    Parameters
+    ----------
+    folder : str or Path or None
+        Created if missing; relative to the working directory.
+    """
+    if folder is None:
+        yield
+        return
+    previous = os.environ.get(OUT_ENV)
+    root = Path(folder).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ[OUT_ENV] = str(root)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(OUT_ENV, None)
+        else:
+            os.environ[OUT_ENV] = previous
 
 
 def relative(path: str | Path) -> str:

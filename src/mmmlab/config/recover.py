@@ -39,15 +39,14 @@ class RecoverySpec:
     levels: str | None = "Seasonal_Event"  # multiplicative: one linear coefficient per level
     multipliers: tuple[str, ...] = ("Economic_Condition",)  # multiplicative: one multiplier per level
     trend: bool = True
-    fourier: int = 0  # additive: yearly Fourier pairs
-    experiment_column: str | None = "Experiment_Channel"  # from data.experiments (params.yaml's values)
+    fourier: int | str = "auto"  # additive: yearly Fourier pairs; auto: mmmlab.seasonality decides from the data
     experiment_none: str = "None"
     experiment_effect: ExperimentEffect = ExperimentEffect.spend
     residuals: Residuals = Residuals.relative
     nonnegative: bool = True  # alpha >= 0
     decay_bounds: tuple[float, float] = (0.0, 0.95)
     gamma_bounds: tuple[float, float] = (0.3, 3.0)
-    k_bounds: tuple[float, float] = (0.1, 10.0)  # times the channel's median adstocked spend
+    k_bounds: tuple[float, float] = (0.1, 10.0)  # times the channel's median positive adstocked spend
     growth_bounds: tuple[float, float] = (-0.05, 0.05)  # per period
     multiplier_bounds: tuple[float, float] = (0.5, 2.0)
     starts: int = 8
@@ -113,8 +112,7 @@ def recovery_spec(params: dict) -> RecoverySpec:
         levels=_column(b, "levels", d.levels),
         multipliers=tuple(multipliers),
         trend=trend,
-        fourier=b.number("fourier", d.fourier, lo=0, hi=6, integer=True),
-        experiment_column=experiment[0],
+        fourier=b.count_or_auto("fourier", d.fourier, hi=6),
         experiment_none=experiment[1],
         experiment_effect=e.choice("effect", ExperimentEffect, d.experiment_effect),
         residuals=r.choice("residuals", Residuals, d.residuals),

@@ -136,6 +136,15 @@ class Section:
         value = self.get(name, default)
         return check_number(value, self.key(name), lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open, integer=integer)
 
+    def count_or_auto(self, name: str, default: Any = ..., *, hi: int) -> int | str:
+        """``name`` as a whole number in [0, ``hi``] or the word ``auto`` (the stage decides from the data)."""
+        value = self.get(name, default)
+        if value == "auto":
+            return value
+        if isinstance(value, str):
+            raise UserInputError(f"{self.key(name)}: {value!r} is not a whole number or auto")
+        return self.number(name, default, lo=0, hi=hi, integer=True)
+
     def flag(self, name: str, default: Any = ...) -> bool:
         """``name`` as true or false."""
         value = self.get(name, default)

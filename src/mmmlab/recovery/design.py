@@ -21,6 +21,7 @@ import pandas as pd
 from mmmlab.config.recover import RecoverySpec
 from mmmlab.dataset import Dataset, experiment_indicators, levels_most_frequent_first
 from mmmlab.errors import UserInputError
+from mmmlab.seasonality import yearly_modes
 
 YEAR_DAYS = 365.2425
 
@@ -46,7 +47,9 @@ def control_column(controls: pd.DataFrame, name: str | None, key: str) -> pd.Ser
         return None
     if name not in controls.columns:
         known = ", ".join(controls.columns) or "none"
-        raise UserInputError(f"{key}: {name!r} is not one of data.controls ({known})")
+        hint = "; for data without such a column set recover.baseline.form: additive" if key.startswith(
+            "recover.baseline.") else ""
+        raise UserInputError(f"{key}: {name!r} is not one of data.controls ({known}){hint}")
     return controls[name]
 
 
@@ -96,7 +99,7 @@ class Experiments:
 
 
 def experiment_columns(dataset: Dataset, spec: RecoverySpec) -> Experiments:
-    """One column per experiment named in ``spec.experiment_column`` (none without that column).
+    """One column per experiment named in the dataset's experiment column (none without one).
 
     A period labelled ``"TV+Digital"`` counts for both channels (:func:`mmmlab.dataset.experiment_indicators`).
 
@@ -104,14 +107,14 @@ def experiment_columns(dataset: Dataset, spec: RecoverySpec) -> Experiments:
     ----------
     dataset : Dataset
     spec : RecoverySpec
-        ``experiment_column``, ``experiment_none`` and ``experiment_effect`` are read.
+        ``experiment_none`` and ``experiment_effect`` are read.
 
     Returns
     -------
     Experiments
     """
     n = dataset.n_periods
-    labels = control_column(dataset.controls, spec.experiment_column, "data.experiments.column")
+    labels = control_column(dataset.controls, dataset.experiment_column, "data.experiments.column")
     if labels is None:
         return Experiments((), np.zeros((n, 0)))
     indicators = experiment_indicators(labels, spec.experiment_none)
@@ -121,7 +124,7 @@ def experiment_columns(dataset: Dataset, spec: RecoverySpec) -> Experiments:
         if spec.experiment_effect == "spend":
             if name not in dataset.channels:
                 raise UserInputError(
-                    f"recover.experiments.effect: 'spend' needs channel names in {spec.experiment_column}, "
+                    f"recover.experiments.effect: 'spend' needs channel names in {dataset.experiment_column}, "
                     f"found {name!r} (use 'level')"
                 )
             rows = rows * np.asarray(dataset.spend, dtype=float)[:, dataset.channels.index(name)]
@@ -242,11 +245,12 @@ def multiplicative_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
 
 
 def additive_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
-    """Intercept, a linear trend if ``spec.trend``, every control but the experiment column, Fourier pairs."""
+    """Intercept, a linear trend if ``spec.trend``, every control but the experiment column, yearly Fourier pairs
+    (``spec.fourier``, ``auto`` read by :func:`mmmlab.seasonality.yearly_modes`)."""
     n = dataset.n_periods
     matrix = dataset.control_matrix
     # the experiment column has its own columns (Experiments); a one-hot copy would duplicate them
-    keep = [c for c in matrix.columns if c.split("[")[0] != spec.experiment_column]
+    keep = [c for c in matrix.columns if c.split("[")[0] != dataset.experiment_column]
     columns, names = [np.ones(n)], ["baseline.intercept"]
     if spec.trend:
         columns.append(np.arange(n, dtype=float) / max(n - 1, 1))
@@ -254,9 +258,10 @@ def additive_baseline(dataset: Dataset, spec: RecoverySpec) -> Baseline:
     for name in keep:
         columns.append(matrix[name].to_numpy(dtype=float))
         names.append(f"baseline.{name}")
-    if spec.fourier:
+    modes = yearly_modes(spec.fourier, dataset).modes
+    if modes:
         days = (dataset.dates - dataset.dates[0]).days.to_numpy(dtype=float)
-        for h in range(1, spec.fourier + 1):
+        for h in range(1, modes + 1):
             columns += [np.sin(2 * np.pi * h * days / YEAR_DAYS), np.cos(2 * np.pi * h * days / YEAR_DAYS)]
             names += [f"baseline.fourier.sin{h}", f"baseline.fourier.cos{h}"]
     return Baseline((), np.zeros((n, 0)), False, (), tuple(names), np.column_stack(columns))

@@ -7,7 +7,7 @@ Sales are modelled as
 with a multiplicative or additive baseline (:mod:`.design`). Every coefficient that enters linearly
 is solved exactly for each trial of the nonlinear ones (variable projection, :mod:`.projection`),
 so the search runs only over the nonlinear parameters laid out in :mod:`.layout`. ``k`` is searched
-as ``k / median(adstocked spend)`` so its bounds follow the data, never the truth.
+as ``k / median(positive adstocked spend)`` so its bounds follow the data, never the truth.
 
 Nothing in this module reads the truth; bounds and starts come from ``params.yaml`` and the data.
 """
@@ -23,7 +23,7 @@ from mmmlab.dataset import Dataset
 from mmmlab.errors import UserInputError
 from mmmlab.recovery.design import baseline_design, experiment_columns
 from mmmlab.recovery.layout import parameter_layout
-from mmmlab.recovery.projection import Evaluation, frozen, media
+from mmmlab.recovery.projection import Evaluation, frozen, k_unit, media
 from mmmlab.transforms import geometric_adstock
 
 CHANNEL_PARAMETERS = ("decay", "alpha", "gamma", "k")  # per channel, in the simulator's units
@@ -96,7 +96,7 @@ class JointModel:
 
     def _fresh_caches(self) -> None:
         self._last_evaluation = None  # (key, Evaluation): a residual and its Jacobian share one solve
-        self._medians: dict = {}  # (channel, decay grid) -> median adstocked spend
+        self._medians: dict = {}  # (channel, decay grid) -> the unit of k
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
@@ -243,7 +243,7 @@ class JointModel:
 
     # ----------------------------------------------------------------- k in spend units
     def median_adstock(self, j: int, decay) -> np.ndarray:
-        """Median adstocked spend of channel ``j`` at each decay in ``decay``.
+        """The unit of k (:func:`~mmmlab.recovery.projection.k_unit`) of channel ``j`` at each decay in ``decay``.
 
         Parameters
         ----------
@@ -255,7 +255,7 @@ class JointModel:
         -------
         numpy.ndarray, shape (len(decay),)
         """
-        return np.array([np.median(geometric_adstock(self.spend[:, j], d)) for d in np.atleast_1d(decay)])
+        return np.array([k_unit(geometric_adstock(self.spend[:, j], d)) for d in np.atleast_1d(decay)])
 
     def decay_range_for_k(self, j: int, k: float) -> tuple[float, float] | None:
         """Decays at which ``k`` (spend units) lies inside the relative k bounds of channel ``j``.

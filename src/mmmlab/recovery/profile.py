@@ -22,6 +22,7 @@ import numpy as np
 from scipy.stats import f as f_dist
 
 from mmmlab.config.recover import RecoverySpec
+from mmmlab.recovery.projection import k_unit
 from mmmlab.recovery.search import PointFit, fit_point, least_squares_fit
 from mmmlab.recovery.targets import Interval, Target, targets
 
@@ -186,7 +187,7 @@ class Profiler:
             full = theta.copy()
             if target.kind == "k":  # k held fixed: theta's k_rel must be set to match
                 j = target.index
-                median = np.median(m.media(theta, hold.k_fixed)[0][:, j])
+                median = k_unit(m.media(theta, hold.k_fixed)[0][:, j])
                 full[m.layout.channel_index(j, "log_k_rel")] = np.log(value / median)
             if self.strict:
                 raise BetterOptimum(full)

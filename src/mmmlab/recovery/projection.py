@@ -49,7 +49,7 @@ class Media:
     decay, gamma : numpy.ndarray, shape (channels,)
     adstock : numpy.ndarray, shape (periods, channels)
     median : numpy.ndarray, shape (channels,)
-        Median adstocked spend: the unit of ``k_rel``.
+        Median of the positive adstocked spend: the unit of ``k_rel`` (:func:`k_unit`).
     k : numpy.ndarray, shape (channels,)
         Hill half-saturation in spend units (``k_rel * median``, or the value held fixed).
     h : numpy.ndarray, shape (periods, channels)
@@ -62,6 +62,47 @@ class Media:
     median: np.ndarray
     k: np.ndarray
     h: np.ndarray
+
+
+def k_unit_rows(adstock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose mean is each column's median positive value.
+
+    Parameters
+    ----------
+    adstock : numpy.ndarray, shape (periods, channels)
+        Non-negative adstocked spend; every column has a positive value.
+
+    Returns
+    -------
+    lo, hi : numpy.ndarray of int, shape (channels,)
+        Row indices; equal when a column has an odd number of positive values.
+    """
+    order = np.argsort(adstock, axis=0, kind="stable")  # zeros first
+    positive = (adstock > 0).sum(axis=0)
+    start = adstock.shape[0] - positive
+    cols = np.arange(adstock.shape[1])
+    return order[start + (positive - 1) // 2, cols], order[start + positive // 2, cols]
+
+
+def k_unit(adstock: np.ndarray) -> np.ndarray:
+    """The unit of ``k_rel``: each channel's median positive adstocked spend.
+
+    Zeros are left out so that a flighted channel, dark in most periods, still gets the scale of
+    the spend it does have (a median over every period would be 0 and collapse the k bounds).
+
+    Parameters
+    ----------
+    adstock : numpy.ndarray, shape (periods,) or (periods, channels)
+
+    Returns
+    -------
+    numpy.ndarray, shape () or (channels,)
+    """
+    matrix = adstock.reshape(len(adstock), -1)
+    lo, hi = k_unit_rows(matrix)
+    cols = np.arange(matrix.shape[1])
+    unit = 0.5 * (matrix[lo, cols] + matrix[hi, cols])
+    return unit.reshape(adstock.shape[1:])
 
 
 def media(spend: np.ndarray, theta, k_fixed: dict[int, float] | None = None) -> Media:
@@ -83,7 +124,7 @@ def media(spend: np.ndarray, theta, k_fixed: dict[int, float] | None = None) -> 
     block = theta[: 3 * c].reshape(c, 3)
     decay, gamma = block[:, 0], block[:, 1]
     adstock = geometric_adstock(spend, decay)
-    median = np.median(adstock, axis=0)
+    median = k_unit(adstock)
     k = np.exp(block[:, 2]) * median
     for j, value in (k_fixed or {}).items():
         k[j] = value
@@ -233,7 +274,7 @@ class Evaluation:
         return -(first + second)
 
     def _hill_derivatives(self):
-        """d h / d (decay, gamma, log k_rel) per period and channel (k held fixed: no decay-through-median term)."""
+        """d h / d (decay, gamma, log k_rel) per period and channel (k held fixed: no decay-through-k-unit term)."""
         c = self.model.n_channels
         s, h, k, gamma = self.media.adstock, self.media.h, self.media.k, self.media.gamma
         hh = h * (1.0 - h)
@@ -244,14 +285,12 @@ class Evaluation:
         # d S / d decay: S_t = X_t + decay * S_{t-1}  =>  dS_t = S_{t-1} + decay * dS_{t-1}
         lagged = np.vstack([np.zeros((1, c)), s[:-1]])
         ds_dd = geometric_adstock(lagged, self.media.decay)
-        n = self.model.n
-        lo, hi = (n - 1) // 2, n // 2
-        order = np.argsort(s, axis=0, kind="stable")
-        dmed_dd = 0.5 * (ds_dd[order[lo], np.arange(c)] + ds_dd[order[hi], np.arange(c)])
+        lo, hi = k_unit_rows(s)
+        dmed_dd = 0.5 * (ds_dd[lo, np.arange(c)] + ds_dd[hi, np.arange(c)])
         dh_dlogk = -hh * gamma
         dh_dd = dh_ds * ds_dd
         for j in range(c):
-            if j not in self.k_fixed:  # k = k_rel * median(S): a decay moves k through the median
+            if j not in self.k_fixed:  # k = k_rel * k_unit(S): a decay moves k through its unit
                 dh_dd[:, j] += dh_dlogk[:, j] * dmed_dd[j] / self.media.median[j]
         return dh_dd, hh * log_ratio, dh_dlogk
 

@@ -9,7 +9,7 @@ at the end, or not at all).
 from __future__ import annotations
 
 from mmmlab import data_check, tracking
-from mmmlab.config import check_spec, data_spec, flatten, resolve
+from mmmlab.config import check_spec, data_spec, flatten, output_path, relative
 from mmmlab.dataset import load_dataset
 from mmmlab.evaluation import load_truth
 from mmmlab.files import OutputSet, write_figures, write_json, write_text
@@ -42,14 +42,14 @@ def run(params: dict) -> str:
     spec = data_spec(params)
     dataset = load_dataset(spec)
     logged = flatten(params.get("check") or {}, "check") | flatten(params["data"], "data.mapping")
-    folder = resolve(FOLDER)
+    folder = output_path(FOLDER)
     figures_dir, summary_file, metrics_file = folder / "figures", folder / "summary.md", folder / "metrics.json"
     with tracking.stage_run("check", params, logged, dataset), \
             OutputSet([figures_dir, summary_file, metrics_file]) as out:
         truth = load_truth(spec.truth)
         true_params = {c: truth.channels[c] for c in dataset.channels if c in truth.channels} if truth else {}
         figures, skipped = data_check.figures(dataset, true_params, list(check.reference_decays),
-                                              check.pulse_periods, spec.experiment_column)
+                                              check.pulse_periods)
         metrics = data_check.summary_metrics(dataset)
         summary = data_check.summary_markdown(dataset, spec.date, true_params, list(figures), skipped)
 
@@ -61,4 +61,6 @@ def run(params: dict) -> str:
         tracking.log_artifact(out.path(summary_file))
         out.commit()
     note = f" ({len(skipped)} skipped)" if skipped else ""
-    return f"checked {dataset.n_periods} periods x {len(dataset.channels)} channels: {len(figures)} figures{note} in {FOLDER}"
+    summary = (f"checked {dataset.n_periods} periods x {len(dataset.channels)} channels: "
+               f"{len(figures)} figures{note} in {relative(folder)}")
+    return "\n".join([*dataset.notices, summary])

@@ -20,12 +20,13 @@ import click
 
 from mmmlab import bayes, evaluation, tracking
 from mmmlab.bayes.sampling import generated_source_kept
-from mmmlab.config import data_spec, flatten, resolve
+from mmmlab.config import data_spec, flatten, output_path, relative
 from mmmlab.config.fit import HILL_FORMS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.diagnostics import check_convergence
 from mmmlab.errors import GateFailure
 from mmmlab.files import OutputSet, write_json, write_tables
+from mmmlab.residuals import residual_checks
 
 TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/fit"
@@ -40,7 +41,7 @@ def run(params: dict) -> str:
     dataset = load_dataset(dspec)
     d = bayes.design(dataset, spec.model)
     logged = flatten(params["fit"], "fit") | flatten(params["data"], "data.mapping")
-    trace_path, tables_path, convergence_path = resolve(TRACE), resolve(TABLES), resolve(CONVERGENCE)
+    trace_path, tables_path, convergence_path = (output_path(p) for p in (TRACE, TABLES, CONVERGENCE))
     with (tracking.stage_run("fit", params, logged, dataset) as run_id,
           OutputSet([trace_path, tables_path, convergence_path]) as out,
           generated_source_kept()):
@@ -58,7 +59,9 @@ def run(params: dict) -> str:
         idata = mmm.idata
 
         verdict = check_convergence(idata, spec.gates)
-        metrics = verdict.metrics() | bayes.sampler_metrics(idata, timings, verdict.metrics()["min_ess_bulk"])
+        residuals = residual_checks(bayes.residuals(idata), dataset.dates)
+        metrics = (verdict.metrics() | bayes.sampler_metrics(idata, timings, verdict.metrics()["min_ess_bulk"])
+                   | residuals.metrics())
         tables = bayes.estimate_tables(idata, d, spec)
         dominated = bayes.prior_dominated(tables["contraction"])
         truth = evaluation.load_truth(dspec.truth)  # only now, after sampling
@@ -90,13 +93,15 @@ def run(params: dict) -> str:
         tracking.log_artifacts(out.path(tables_path), "tables")
         out.commit()  # the last step: trace, tables and verdict replace the previous ones together
 
-    click.echo("\n".join([verdict.plain_words(), *bayes.identifiability_words(tables["contraction"]),
-                           *evaluation.headline(truth_summary)]))
+    click.echo("\n".join([*dataset.notices, f"seasonality: {d.seasonality.reason}", verdict.plain_words(),
+                           *bayes.identifiability_words(tables["contraction"]),
+                           *residuals.words("fit.model.yearly_seasonality"), *evaluation.headline(truth_summary)]))
     warning = bayes.truncation_warning(metrics["adstock_truncation_max"], bayes.adstock_of(idata)[0])
     if warning:
         click.echo(warning)
     summary = (f"fit {len(d.channels)} channels x {len(d.X)} periods with {spec.sampler.name} in "
-               f"{timings['fit_stage_s']:.0f} s: convergence {'passed' if verdict.passed else 'FAILED'}; trace {TRACE}")
+               f"{timings['fit_stage_s']:.0f} s: convergence {'passed' if verdict.passed else 'FAILED'}; "
+               f"trace {relative(trace_path)}")
     if spec.strict and not verdict.passed:
         failed = ", ".join(c.name for c in verdict.checks if not c.passed)
         raise GateFailure(f"fit.strict is true and convergence gates failed ({failed}); see {CONVERGENCE}")

@@ -14,7 +14,7 @@ from mmmlab.config import (
     data_spec,
     flatten,
     generate_section,
-    resolve,
+    output_path,
     simulation_spec,
 )
 from mmmlab.dataset import load_dataset
@@ -48,7 +48,7 @@ def run(params: dict) -> str:
     """
     spec = simulation_spec(params)  # validates everything before anything is written
     logged = flatten(generate_section(params), "data")
-    csv, truth, metrics_file = resolve(GENERATED_CSV), resolve(GENERATED_TRUTH), resolve(METRICS)
+    csv, truth, metrics_file = (output_path(p) for p in (GENERATED_CSV, GENERATED_TRUTH, METRICS))
     # the dataset is this stage's output: it is logged once written, not when the run opens
     with tracking.stage_run("generate", params, logged), OutputSet([csv, truth, metrics_file]) as out:
         sim = simulate(spec)

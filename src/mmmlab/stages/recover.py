@@ -10,13 +10,15 @@ previous ones together, at the end, or not at all).
 from __future__ import annotations
 
 from mmmlab import evaluation, tracking
-from mmmlab.config import data_spec, flatten, resolve
+from mmmlab.config import data_spec, flatten, output_path
 from mmmlab.config.recover import recovery_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.files import OutputSet, write_figures, write_json, write_tables
 from mmmlab.plots.recovery import recovery_figures
 from mmmlab.recovery import tables
 from mmmlab.recovery.estimate import recover
+from mmmlab.residuals import residual_checks
+from mmmlab.seasonality import yearly_modes
 
 MODEL = "models/recovery.json"
 FIGURES = "reports/recovery/figures"
@@ -29,10 +31,11 @@ def run(params: dict) -> str:
     spec = recovery_spec(params)  # validate before any work
     dspec = data_spec(params)
     dataset = load_dataset(dspec)
-    model, figures, tables_dir, metrics_file = resolve(MODEL), resolve(FIGURES), resolve(TABLES), resolve(METRICS)
+    model, figures, tables_dir, metrics_file = (output_path(p) for p in (MODEL, FIGURES, TABLES, METRICS))
     with tracking.stage_run("recover", params, flatten(params.get("recover") or {}, "recovery"), dataset), \
             OutputSet([model, figures, tables_dir, metrics_file]) as out:
         result = recover(dataset, spec)
+        residuals = residual_checks(dataset.target - result.fit.fitted(), dataset.dates)
 
         truth = evaluation.load_truth(dspec.truth)  # only now, after estimation
         if truth is not None and not set(dataset.channels) <= set(truth.channels):
@@ -45,7 +48,7 @@ def run(params: dict) -> str:
 
         write_json(out.path(model), tables.model_record(result, dataset, spec))
         outputs = tables.estimate_tables(result)
-        metrics = tables.metric_values(result)
+        metrics = tables.metric_values(result) | residuals.metrics()
         if comparison is not None:
             outputs |= evaluation.recovery_tables(comparison, result.fit.components())
             metrics |= evaluation.recovery_metrics(comparison)
@@ -67,4 +70,7 @@ def run(params: dict) -> str:
                f"R2 {result.fit.fit_statistics()['r2']:.3f}")
     if comparison is not None:
         summary += f", truth inside {int(comparison['table']['covered'].sum())}/{len(comparison['table'])} intervals"
-    return summary
+    fourier, seasonality = "recover.baseline.fourier with recover.baseline.form: additive", []
+    if spec.baseline == "additive":
+        fourier, seasonality = "recover.baseline.fourier", [f"baseline: {yearly_modes(spec.fourier, dataset).reason}"]
+    return "\n".join([*dataset.notices, *seasonality, *residuals.words(fourier), summary])
