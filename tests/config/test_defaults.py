@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from mmmlab.config import (
+    calibrate_spec,
     check_spec,
     data_spec,
     experiment_name,
@@ -27,7 +28,7 @@ from mmmlab.errors import UserInputError
 
 BUILDERS = {
     "simulation": simulation_spec, "data": data_spec, "check": check_spec, "recover": recovery_spec,
-    "fit": fit_spec, "report": report_settings, "tracking": experiment_name,
+    "fit": fit_spec, "report": report_settings, "tracking": experiment_name, "calibrate": calibrate_spec,
 }
 
 # every key with a default, by hand from the design (issue 13): the rest stay required
@@ -50,6 +51,10 @@ DEFAULTED = [
     "fit.gates.r_hat_max", "fit.gates.ess_bulk_min", "fit.gates.ess_tail_min", "fit.gates.divergences_max",
     "fit.gates.bfmi_min", "fit.strict", "fit.hdi_prob", "fit.prior_dominated_below",
     "report.key_parameters", "report.curve_points", "report.max_curve_draws", "report.spend_range", "report.seed",
+    "calibrate.study", "calibrate.cluster.address", "calibrate.cluster.workers",
+    "calibrate.studies.sbc_default.seed", "calibrate.studies.sbc_default.ranks_draws",
+    "calibrate.studies.coverage_default.seed", "calibrate.studies.coverage_default.methods",
+    "calibrate.studies.coverage_default.levels",
 ]
 
 # keys without a sensible default: they describe the user's data or the modeller's choices
@@ -57,6 +62,8 @@ REQUIRED = [
     "data.path", "data.truth", "data.date", "data.target", "data.controls", "data.experiments.column",
     "generate.seed", "generate.events", "generate.channels.TV.seasonality", "generate.economy.initial.Growth",
     "generate.economy.transition.Stable.Declining", "fit.priors.intercept", "fit.priors.hill.slope",
+    "calibrate.studies.sbc_default.kind", "calibrate.studies.sbc_default.fits", "calibrate.studies.sbc_default.sampler",
+    "calibrate.studies.sbc_default.design.seed", "calibrate.studies.coverage_default.vary",
 ]
 
 

@@ -7,6 +7,7 @@ the dotted key of a bad or missing value. :func:`validate` checks every section 
 rejects keys no spec reads.
 """
 
+from mmmlab.config.calibrate import CalibrateSpec, StudySpec, calibrate_spec
 from mmmlab.config.check import CheckSpec, check_spec
 from mmmlab.config.data import GENERATED_COLUMNS, GENERATED_CSV, GENERATED_TRUTH, DataSpec, data_spec
 from mmmlab.config.fit import FitSpec, ModelSpec, SamplerSpec, fit_spec
@@ -29,9 +30,9 @@ from mmmlab.config.tracking import TrackingSpec, experiment_name, tracking_spec
 from mmmlab.config.validation import validate
 
 __all__ = [
-    "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_TRUTH", "PARAMS_FILE", "CheckSpec", "DataSpec", "FitSpec",
-    "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "TrackingSpec",
-    "check_number", "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section",
+    "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_TRUTH", "PARAMS_FILE", "CalibrateSpec", "CheckSpec", "DataSpec", "FitSpec",
+    "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "StudySpec", "TrackingSpec",
+    "calibrate_spec", "check_number", "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section",
     "load_params", "output_path", "outputs_under", "project_root", "recovery_spec", "relative", "report_settings", "resolve", "set_key", "simulation_spec",
     "tracking_spec", "validate",
 ]

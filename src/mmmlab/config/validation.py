@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mmmlab.config.calibrate import calibrate_spec, design_params
 from mmmlab.config.check import check_spec
 from mmmlab.config.data import data_spec
 from mmmlab.config.fit import SATURATIONS, fit_spec, saturation_priors
@@ -58,6 +59,7 @@ def validate(params: dict) -> None:
             if saturation != fit.model.saturation and saturation in priors.mapping:
                 saturation_priors(priors, saturation)
         report_settings(params)
+        calibrate = calibrate_spec(params)
     reads.keys.add("presets")  # read by generate_section; each preset is checked below as generate keys
     _check_tree(params, "", reads)
     presets = params.get("presets") or {}
@@ -65,6 +67,8 @@ def validate(params: dict) -> None:
         raise UserInputError(f"presets: expected a mapping of named presets, got {presets!r}")
     for name, preset in presets.items():
         _check_preset(params, str(name), preset)
+    for study in calibrate.studies.values():  # each study's design is a simulator design: check it too
+        _study_design(params, study)
 
 
 def _simulation(params: dict) -> None:
@@ -77,6 +81,18 @@ def _simulation(params: dict) -> None:
         if preset is None or str(exc).startswith("generate.preset:"):
             raise
         raise UserInputError(f"{exc} (with generate.preset: {preset})") from None
+
+
+def _study_design(params: dict, study) -> None:
+    """The simulator's spec of a study's design; an error names the study, and each key of its
+    ``design.generate`` must be a generate key."""
+    path = f"calibrate.studies.{study.name}.design"
+    try:
+        with recording() as reads:
+            simulation_spec(design_params(params, study))
+    except UserInputError as exc:
+        raise UserInputError(f"{path}: {exc}") from None
+    _check_tree(study.design.generate, f"{path}.generate", reads, alias=("generate", f"{path}.generate"))
 
 
 def _check_preset(params: dict, name: str, preset: Any) -> None:
