@@ -1,0 +1,41 @@
+"""The Dask cluster a study runs on: a scheduler named in params (or the environment), else a LocalCluster.
+
+The LocalCluster has one single-threaded worker process per core, BLAS and OpenMP held to one
+thread, and no dashboard. Only the driver writes files and MLflow; workers compute and return.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mmmlab.config.calibrate import CalibrateSpec
+
+ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+@contextmanager
+def dask_client(spec: CalibrateSpec) -> Iterator:
+    """A ``distributed.Client`` for the study; a LocalCluster is started here and closed on the way out.
+
+    Parameters
+    ----------
+    spec : CalibrateSpec
+        ``scheduler`` (an address, or None for a LocalCluster of ``workers`` processes; 0: one per core).
+
+    Yields
+    ------
+    distributed.Client
+    """
+    from distributed import Client, LocalCluster
+
+    if spec.scheduler:
+        with Client(spec.scheduler) as client:
+            yield client
+        return
+    workers = spec.workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, Client(cluster) as client:
+        yield client
