@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,45 @@ def log_dataset(dataset: Dataset, context: str) -> None:
             targets=dataset.target_column,
         )
     mlflow.log_input(source, context=context)
+
+
+def log_step(name: str, value: float, step: int) -> None:
+    """Log one value of a metric that grows during the run (``calibrate.fits_done``), at ``step``."""
+    mlflow.log_metric(name, float(value), step=step)
+
+
+def log_child_run(name: str, params: dict[str, Any], metrics: dict[str, float], *, failed: bool = False) -> str:
+    """A finished run nested under the active run: one fit of a study, logged by the driver.
+
+    Parameters
+    ----------
+    name : str
+        The run's name.
+    params : dict
+        Logged as strings (None as ``"null"``).
+    metrics : dict
+        Finite values only (the others are skipped, as in :func:`log_metrics`).
+    failed : bool
+        The run ends FAILED instead of FINISHED.
+
+    Returns
+    -------
+    str
+        The child run's id.
+    """
+    from mlflow.entities import Metric, Param
+
+    parent = mlflow.active_run()
+    client = _client()
+    child = client.create_run(parent.info.experiment_id, run_name=name,
+                              tags={"mlflow.parentRunId": parent.info.run_id})
+    at = int(time.time() * 1000)
+    values = [Metric(k, float(v), at, 0) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
+    texts = [Param(k, _param_value(v)) for k, v in params.items()]
+    for i in range(0, max(len(values), len(texts)), BATCH):
+        client.log_batch(child.info.run_id, metrics=values[i : i + BATCH], params=texts[i : i + BATCH])
+    client.set_terminated(child.info.run_id, "FAILED" if failed else "FINISHED")
+    return child.info.run_id
 
 
 def log_metrics(metrics: dict[str, float]) -> None:

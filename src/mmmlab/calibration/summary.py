@@ -1,0 +1,96 @@
+"""A study's records -> its tables, verdicts and metrics: per quantity, with and without the fits that failed a gate.
+
+Records are the per-fit dicts the workers return (:mod:`.sbc`, :mod:`.simulated`): ``gates_passed``,
+and either ``ranks`` (SBC: quantity -> rank among ``ranks_draws`` draws) or ``intervals`` (coverage:
+method -> quantity -> :func:`~.coverage.interval_record`). A record with an ``error`` is a fit that
+failed: counted, never summarised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mmmlab.calibration.coverage import coverage_table
+from mmmlab.calibration.ranks import Uniformity, uniformity
+
+SUBSETS = {"all fits": lambda r: True, "gates passed": lambda r: bool(r.get("gates_passed"))}
+
+
+def finished(records: list[dict]) -> list[dict]:
+    """The records of fits that ran to the end (no ``error``)."""
+    return [r for r in records if "error" not in r]
+
+
+def counts(records: list[dict]) -> dict[str, float]:
+    """How many fits finished, failed, passed every gate; the gate pass rate among finished fits."""
+    done = finished(records)
+    passed = sum(bool(r.get("gates_passed")) for r in done)
+    return {"fits_done": len(done), "fits_failed": len(records) - len(done), "gates_passed": passed,
+            "gate_pass_rate": passed / len(done) if done else float("nan")}
+
+
+def sbc_uniformity(records: list[dict], draws: int) -> dict[str, dict[str, Uniformity]]:
+    """Per subset of fits (:data:`SUBSETS`) and quantity: the ranks' uniformity check.
+
+    Parameters
+    ----------
+    records : list of dict
+        SBC records, each with ``ranks`` (quantity -> rank).
+    draws : int
+        ``L``, the number of draws each rank was taken among.
+
+    Returns
+    -------
+    dict
+        Subset name -> quantity -> :class:`~.ranks.Uniformity` (a subset with fewer than 2 fits is left out).
+    """
+    out = {}
+    for subset, keep in SUBSETS.items():
+        chosen = [r for r in finished(records) if keep(r)]
+        if len(chosen) < 2:
+            continue
+        quantities = list(chosen[0]["ranks"])
+        out[subset] = {q: uniformity(np.array([r["ranks"][q] for r in chosen]), draws) for q in quantities}
+    return out
+
+
+def sbc_table(checks: dict[str, dict[str, Uniformity]], records: list[dict], draws: int) -> pd.DataFrame:
+    """One row per quantity: the verdict on all fits and on the fits that passed the gates, with mean rank."""
+    done = finished(records)
+    rows = []
+    for quantity, check in checks.get("all fits", {}).items():
+        ranks = np.array([r["ranks"][quantity] for r in done], dtype=float)
+        gated = checks.get("gates passed", {}).get(quantity)
+        rows.append({"quantity": quantity, "fits": len(ranks), "mean_rank_share": float(ranks.mean() / draws),
+                     "inside_band": check.inside, "verdict": check.verdict,
+                     "verdict_gates_passed": gated.verdict if gated else "too few fits passed the gates"})
+    return pd.DataFrame(rows)
+
+
+def coverage_records(records: list[dict]) -> pd.DataFrame:
+    """Coverage records as one long table: one row per fit, method and quantity."""
+    rows = []
+    for r in finished(records):
+        for method, quantities in r["intervals"].items():
+            for quantity, values in quantities.items():
+                rows.append({"index": r["index"], "gates_passed": bool(r.get("gates_passed")), "method": method,
+                             "quantity": quantity, **values})
+    return pd.DataFrame(rows)
+
+
+def coverage_tables(long: pd.DataFrame, levels) -> pd.DataFrame:
+    """Coverage per subset of fits, method, quantity and level (:func:`~.coverage.coverage_table`)."""
+    parts = []
+    for subset, keep in {"all fits": None, "gates passed": "gates_passed"}.items():
+        chosen = long if keep is None else long[long[keep]]
+        for method, group in chosen.groupby("method", sort=False):
+            if group["index"].nunique() < 2:
+                continue
+            table = coverage_table(group, levels)
+            parts.append(table.assign(subset=subset, method=method))
+    if not parts:
+        return pd.DataFrame()
+    columns = ["subset", "method", "quantity", "level"]
+    table = pd.concat(parts, ignore_index=True)
+    return table[columns + [c for c in table.columns if c not in columns]]

@@ -1,0 +1,62 @@
+"""A study's records summarised: counts by hand, verdicts with and without the fits that failed a gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmmlab.calibration.summary import coverage_records, coverage_tables, counts, sbc_table, sbc_uniformity
+from mmmlab.plots.calibration import coverage_against_nominal, rank_ecdf_difference
+
+L = 99
+
+
+def _sbc_records(n=200, seed=2):
+    """Ranks of a calibrated quantity ("good") and of one whose draws sit half an sd high ("shifted"); the fits
+    that fail a gate (every fifth) are the ones where "gated" is off: their ranks are all 0."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        theta, y = rng.standard_normal(), 0.0
+        y = theta + rng.standard_normal()
+        good = y / 2 + np.sqrt(0.5) * rng.standard_normal(L)
+        shifted = good + 0.5 * np.sqrt(0.5)
+        passed = i % 5 != 0
+        gated = good if passed else np.full(L, theta + 10)  # failed fits: the truth below every draw
+        records.append({"index": i, "gates_passed": passed,
+                        "ranks": {"good": int((good < theta).sum()), "shifted": int((shifted < theta).sum()),
+                                  "gated": int((gated < theta).sum())}})
+    return records + [{"index": n, "error": "RuntimeError: sampler crashed"}]
+
+
+def test_counts_by_hand():
+    records = [{"index": 0, "gates_passed": True}, {"index": 1, "gates_passed": False},
+               {"index": 2, "gates_passed": True}, {"index": 3, "error": "ValueError: x"}]
+    assert counts(records) == {"fits_done": 3, "fits_failed": 1, "gates_passed": 2, "gate_pass_rate": pytest.approx(2 / 3)}
+
+
+def test_sbc_verdicts_with_and_without_the_failed_gates():
+    records = _sbc_records()
+    checks = sbc_uniformity(records, L)
+    table = sbc_table(checks, records, L).set_index("quantity")
+    assert table.loc["good", "fits"] == 200  # the failed fit is counted apart, never ranked
+    assert table.loc["good", "verdict"] == "calibrated"
+    assert table.loc["shifted", "verdict"].startswith("biased upwards")
+    # the failed-gate fits alone spoil "gated"; without them it is calibrated
+    assert table.loc["gated", "verdict"] != "calibrated"
+    assert table.loc["gated", "verdict_gates_passed"] == "calibrated"
+    fig = rank_ecdf_difference(checks["all fits"], "SBC")
+    assert sum(ax.get_visible() for ax in fig.axes) == 3
+
+
+def test_coverage_tables_per_method_and_subset():
+    intervals = {"decay.TV": {"truth": 0.5, "estimate": 0.6, "error": 0.1, "hit_94": 1.0, "width_94": 0.3}}
+    missed = {"decay.TV": {"truth": 0.5, "estimate": 0.9, "error": 0.4, "hit_94": 0.0, "width_94": 0.1}}
+    records = [{"index": i, "gates_passed": i < 3, "intervals": {"fit": intervals if i < 3 else missed}}
+               for i in range(5)]
+    table = coverage_tables(coverage_records(records), (0.94,)).set_index("subset")
+    assert table.loc["all fits", "coverage"] == pytest.approx(3 / 5)
+    assert table.loc["gates passed", "coverage"] == pytest.approx(1.0)
+    assert table.loc["all fits", "bias"] == pytest.approx((3 * 0.1 + 2 * 0.4) / 5)
+    fig = coverage_against_nominal(table.reset_index().query("subset == 'all fits'"), "coverage")
+    assert len(fig.axes) == 1
