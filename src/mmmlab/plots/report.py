@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import gaussian_kde
+from matplotlib.lines import Line2D
+from scipy.stats import gaussian_kde, rankdata
 
 from mmmlab.plots.data_check import channel_color
 
@@ -105,38 +106,102 @@ def convergence_bars(summary: pd.DataFrame, r_hat_max: float, ess_bulk_min: floa
     return fig
 
 
-def trace_plots(draws: dict[str, dict[str, np.ndarray]]) -> Figure:
-    """Per variable, a row: density per chain (left) and the draws per chain (right).
+CHAIN_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+
+def chain_color(i: int) -> str:
+    """Chain ``i``'s colour (distinct from the channel colours' order; repeats after eight chains)."""
+    return CHAIN_COLORS[i % len(CHAIN_COLORS)]
+
+
+def _chain_legend(fig: Figure, chains: int) -> None:
+    handles = [Line2D([], [], color=chain_color(c), linewidth=2, label=f"chain {c + 1}") for c in range(chains)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=max(chains, 1), fontsize=9, frameon=False)
+
+
+def rank_plots(panels: dict[str, np.ndarray], columns: int = 4, bins: int | None = None) -> Figure:
+    """One panel per parameter: each chain's share of the pooled ranks per bin, one colour per chain.
+
+    All chains' draws are ranked together; when the chains sample the same distribution, each
+    chain's ranks are uniform, so its line stays near 1 (the dashed line), inside the grey band
+    that binomial chance allows (95%).
 
     Parameters
     ----------
-    draws : dict of str to dict of str to numpy.ndarray
-        Variable -> ``{coordinate label: array (chain, draw)}``; each coordinate (a channel,
-        say) gets a colour, each chain a line style.
+    panels : dict of str to numpy.ndarray
+        Panel title -> draws of shape (chain, draw).
+    columns : int, optional
+        Panels per row.
+    bins : int, optional
+        Rank bins per chain; None: one per 20 draws of a chain, from 5 to 20 bins (few draws per
+        bin would make every chain look ragged).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(14, 2.6 * max(len(draws), 1)), layout="constrained")
-    axes = fig.subplots(max(len(draws), 1), 2, squeeze=False)
-    styles = ["-", "--", ":", "-."]
-    for (name, coords), (ax_d, ax_t) in zip(draws.items(), axes):
-        for j, (label, values) in enumerate(coords.items()):
-            color = channel_color(j)
-            for c, chain in enumerate(np.asarray(values, dtype=float)):
-                style = styles[c % len(styles)]
-                grid, density = _density(chain)
-                ax_d.plot(grid, density, color=color, linestyle=style, linewidth=1,
-                          label=label if c == 0 and len(coords) > 1 else None)
-                ax_t.plot(chain, color=color, linestyle=style, linewidth=0.6, alpha=0.8)
-        ax_d.set(title=name, ylabel="density")
-        ax_t.set(title=f"{name}: draws per chain", xlabel="draw")
-        if len(coords) > 1:
-            ax_d.legend(fontsize=7, ncol=2)
-        for ax in (ax_d, ax_t):
-            ax.grid(True, alpha=0.3)
-    fig.suptitle("Trace plots: chains' densities should overlap; traces should look like stationary noise")
+    fig, axes = _grid(len(panels), columns, 3.4, 1.9)
+    chains = 0
+    for ax, (label, values) in zip(axes, panels.items()):
+        values = np.asarray(values, dtype=float)
+        chains = max(chains, values.shape[0])
+        ranks = rankdata(values, axis=None).reshape(values.shape)
+        count = bins or int(np.clip(values.shape[1] // 20, 5, 20))
+        edges = np.linspace(0.5, ranks.size + 0.5, count + 1)
+        expected = values.shape[1] / count
+        share = 1 / count
+        band = 1.96 * np.sqrt(values.shape[1] * share * (1 - share)) / expected
+        ax.axhspan(1 - band, 1 + band, color="0.88", zorder=0)
+        ax.axhline(1, color="0.4", linestyle="--", linewidth=0.8)
+        centres = np.arange(count) + 0.5
+        for c, chain in enumerate(ranks):
+            counts = np.histogram(chain, bins=edges)[0] / expected
+            ax.step(centres, counts, where="mid", color=chain_color(c), linewidth=1.2)
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_xlim(0, count)
+        ax.set_ylim(0, max(2.0, ax.get_ylim()[1]))
+        ax.tick_params(labelsize=7)
+    for ax in axes[::max(1, min(columns, len(panels)))]:
+        ax.set_ylabel("rank frequency\n(1 = uniform)", fontsize=7)
+    _chain_legend(fig, chains)
+    fig.suptitle("Rank plots: each chain's ranks among all draws; flat near 1 means the chains agree")
+    return fig
+
+
+def trace_plots(panels: dict[str, np.ndarray], columns: int = 4, most: int = 400) -> Figure:
+    """One panel per parameter: each chain's draws in order, one colour per chain.
+
+    Parameters
+    ----------
+    panels : dict of str to numpy.ndarray
+        Panel title -> draws of shape (chain, draw).
+    columns : int, optional
+        Panels per row.
+    most : int, optional
+        At most this many draws per chain are drawn (evenly spaced), so the lines stay readable.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = _grid(len(panels), columns, 3.4, 1.9)
+    chains = 0
+    for ax, (label, values) in zip(axes, panels.items()):
+        values = np.asarray(values, dtype=float)
+        chains = max(chains, values.shape[0])
+        step = max(1, int(np.ceil(values.shape[1] / most)))
+        x = np.arange(values.shape[1])[::step]
+        for c, chain in enumerate(values):
+            ax.plot(x, chain[::step], color=chain_color(c), linewidth=0.6, alpha=0.75)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_formatter(lambda v, _: compact(v))
+        ax.grid(True, alpha=0.3)
+    for ax in axes[max(0, len(panels) - min(columns, len(panels))):len(panels)]:
+        ax.set_xlabel("draw", fontsize=8)
+    _chain_legend(fig, chains)
+    fig.suptitle("Traces: converged chains overlap as stationary noise, without trends or stuck stretches")
     return fig
 
 
@@ -265,7 +330,7 @@ def waterfall(components: pd.Series, unit: str) -> Figure:
 
 
 def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, upper: pd.DataFrame, prob: float,
-                            unit: str, truth: pd.DataFrame | None = None) -> Figure:
+                            unit: str, truth: pd.DataFrame | None = None, title: str | None = None) -> Figure:
     """One panel per channel: mean contribution per period with its HDI band (and the truth if given).
 
     Parameters
@@ -281,6 +346,8 @@ def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, uppe
         The target's label (y axes).
     truth : pandas.DataFrame, optional
         True contribution per period, same shape, drawn dashed.
+    title : str, optional
+        The figure's title (default: "Channel contributions over time" with the HDI level).
 
     Returns
     -------
@@ -294,10 +361,11 @@ def contributions_over_time(dates, mean: pd.DataFrame, lower: pd.DataFrame, uppe
         curve = {"mean": mean[channel], "lower": lower[channel], "upper": upper[channel], "truth": true}
         _posterior_band(ax, dates, curve, channel_color(j), prob, truth_width=1.2, linewidth=1.8)
         ax.set_ylabel(unit, fontsize=8)
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         ax.set_title(channel, fontsize=10, loc="left")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"Channel contributions over time ({prob:.0%} HDI)")
+    fig.suptitle(title or f"Channel contributions over time ({prob:.0%} HDI)")
     return fig
 
 

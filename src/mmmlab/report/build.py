@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmmlab import bayes
 from mmmlab.config.report import ReportSettings
-from mmmlab.report.context import Context
+from mmmlab.report.context import Context, as_bool, channel_rows, parameter_truth_table
 from mmmlab.report.fit_checks import (
     convergence_section,
     predictive_section,
@@ -22,17 +23,21 @@ from mmmlab.report.fit_checks import (
     specification_section,
     traces_section,
 )
+from mmmlab.report.headline import Headline, TruthCoverage, headline
 from mmmlab.report.media_effects import adstock_section, decomposition_section, saturation_section
 from mmmlab.report.model import Report
 from mmmlab.report.truth import limitations_section, truth_section
+from mmmlab.report.words import label
 
 
 def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFrame], *,
                  trace_name: str = "", sampled_predictive: bool = False) -> Report:
     """Every section of the technical validation report from a loaded fit.
 
-    Sections 1-10 are always built; section 11 (truth vs posterior) only when a fit table
-    carries true values. Nothing is written and the posterior is never re-sampled.
+    The page opens with a verdict (:func:`opening_verdict`): did the sampler converge, what do
+    the data inform and, with a truth, does it fall inside the HDI. Sections 1-10 are always
+    built; section 11 (truth vs posterior) only when a fit table carries true values. Nothing
+    is written and the posterior is never re-sampled.
 
     Parameters
     ----------
@@ -51,10 +56,12 @@ def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFra
     Returns
     -------
     Report
-        The numbered sections with their figures, tables, metrics, verdict and notes.
+        The numbered sections with their figures, tables, metrics, verdicts and notes.
     """
     idata = mmm.idata
     context = Context(mmm, idata, settings, fit_tables)
+    opening = opening_verdict(context)
+    context.metrics.update(opening.metrics)
     builders = [
         setup_section, specification_section, convergence_section, traces_section, predictive_section,
         prior_posterior_section, decomposition_section, adstock_section, saturation_section, limitations_section,
@@ -80,7 +87,42 @@ def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFra
         verdict=context.verdict,
         metrics=context.metrics,
         notes=context.notes,
+        headline=opening,
+        explanations=[context.glossary[t] for t in opening.terms if t in context.glossary],
     )
+
+
+def opening_verdict(c: Context) -> Headline:
+    """The headline from what the context already holds: gates, contraction and the fit's truth table.
+
+    Parameters
+    ----------
+    c : Context
+        Its verdict (the gates), contraction (None without a prior group: what the data inform
+        is then unknown) and truth tables.
+
+    Returns
+    -------
+    Headline
+        :func:`mmmlab.report.headline.headline` of the channel parameters (original units): how
+        many the data inform (not :func:`mmmlab.bayes.prior_dominated`) and, when the fit stage
+        compared them with the truth, how many true values lie inside their HDI.
+    """
+    if c.contraction is not None:
+        rows = channel_rows(c.contraction)
+        total = len(rows)
+        informed = total - len(bayes.prior_dominated(c.contraction))
+    else:
+        total = len(c.posterior_params.data_vars) * len(c.channels)
+        informed = None
+    truth = None
+    table = parameter_truth_table(c.truth_tables)
+    if table is not None:
+        judged = [(label(str(r.parameter), str(r.channel)), as_bool(r.covered)) for r in table.itertuples(index=False)]
+        judged = [(name, inside) for name, inside in judged if inside is not None]
+        truth = TruthCoverage(covered=sum(inside for _, inside in judged), compared=len(judged),
+                              outside=tuple(name for name, inside in judged if not inside))
+    return headline(c.verdict.checks, informed, total, truth, c.prob)
 
 
 def read_fit_tables(folder: Path) -> dict[str, pd.DataFrame]:

@@ -14,16 +14,9 @@ from mmmlab.bayes import hdi  # noqa: F401  (the one HDI, shared with the fit st
 from mmmlab.config.report import ReportSettings
 from mmmlab.diagnostics import check_convergence, parameter_summary
 from mmmlab.report.model import Part
+from mmmlab.report.words import glossary, label
 
 TRUTH_COLUMNS = ("true", "true_total")  # a fit table with one of these columns compares with the truth
-
-
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------- helpers
@@ -201,6 +194,8 @@ class Context:
         The model's sampled parameters (:func:`mmmlab.bayes.free_parameters`).
     truth_tables, truth_params : dict
         The fit tables that compare with the truth; channel -> {parameter: true value}.
+    glossary : dict of str to str
+        One plain sentence per statistic (:func:`mmmlab.report.words.glossary`).
     figures, tables, metrics, notes
         What the sections produced so far (they become the :class:`Report`'s).
     """
@@ -228,8 +223,10 @@ class Context:
         self.saturation = self.posterior_params.attrs.get("saturation", "hill")
         self.unit = settings.target_label or mmm.target_column
         self.free = bayes.free_parameters(idata)
+        self.glossary = glossary(self.pct, settings.prior_dominated_below)
 
-    def add_table(self, part: Part, name: str, table: pd.DataFrame, caption: str = "") -> None:
+    def add_table(self, part: Part, name: str, table: pd.DataFrame, caption: str = "",
+                  columns: list[str] | None = None) -> None:
         """Keep ``table`` as ``tables/<name>.csv`` and show it in ``part``.
 
         Parameters
@@ -242,9 +239,11 @@ class Context:
             The whole table (the page shows its first rows, the CSV all of them).
         caption : str, optional
             Shown above the table.
+        columns : list of str, optional
+            The columns the page shows (None: all); the CSV keeps every column.
         """
         self.tables[name] = table
-        part.table(name, caption)
+        part.table(name, caption, None if columns is None else tuple(columns))
 
     def add_figure(self, part: Part, name: str, figure: Figure, caption: str = "") -> None:
         """Keep ``figure`` as ``figures/<name>.png`` and show it in ``part``.
@@ -298,11 +297,46 @@ def dominated_names(contraction: pd.DataFrame) -> list[str]:
     -------
     list of str
         ``"parameter (channel)"``, ``"parameter (coord)"`` for a non-channel coordinate, or
-        the bare parameter name, in table order.
+        the bare parameter name, in table order; parameters by the simulator's or a plain name
+        (:func:`mmmlab.report.words.label`: ``gamma_control`` -> ``control coefficient``).
     """
     rows = contraction[contraction["prior_dominated"].astype(bool)]
     names = []
     for r in rows.itertuples(index=False):
         where = r.channel if isinstance(r.channel, str) else (r.coord if isinstance(getattr(r, "coord", None), str) else None)
-        names.append(f"{r.parameter} ({where})" if where else str(r.parameter))
+        names.append(label(str(r.parameter), where))
     return names
+
+
+# --------------------------------------------------------------------------- truth comparisons
+def as_bool(value) -> bool | None:
+    """A fit table's ``covered`` cell as a bool; None when it is empty (no interval to compare).
+
+    CSV round trips give ``True``/``False``, ``"True"``/``"False"`` (a column with empty cells is
+    read as text) or NaN.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return None if word in ("", "nan", "none") else word in ("true", "1", "1.0", "yes")
+    return bool(value)
+
+
+def parameter_truth_table(truth_tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The fit table comparing each channel parameter with its true value (``channel, parameter, true, covered``).
+
+    Parameters
+    ----------
+    truth_tables : dict of str to pandas.DataFrame
+        The fit tables that carry true values.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``parameters_vs_truth`` when present, else the first table with those columns; None
+        when there is none.
+    """
+    wanted = {"channel", "parameter", "true", "covered"}
+    candidates = sorted(truth_tables, key=lambda name: name != "parameters_vs_truth")
+    return next((truth_tables[n] for n in candidates if wanted <= set(truth_tables[n].columns)), None)

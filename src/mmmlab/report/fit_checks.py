@@ -21,6 +21,8 @@ from mmmlab.report.context import (
     versions,
 )
 from mmmlab.report.model import Block, Part
+from mmmlab.report.numbers import number, percent
+from mmmlab.report.words import GATE_NAMES, label, original_units, parameter_name, summary_label
 
 
 # --------------------------------------------------------------------------- 1. setup
@@ -37,31 +39,37 @@ def setup_section(c: Context) -> Part:
     ]
     c.add_table(part, "setup_versions", pd.DataFrame(rows), "Software versions")
     g = c.settings.gates
+    words = c.glossary
     thresholds = pd.DataFrame([
-        {"metric": "R-hat (max over structural parameters)", "rule": "<", "threshold": g.r_hat_max},
-        {"metric": "bulk ESS (min)", "rule": ">", "threshold": g.ess_bulk_min},
-        {"metric": "tail ESS (min)", "rule": ">", "threshold": g.ess_tail_min},
-        {"metric": "divergent transitions", "rule": "<=", "threshold": g.divergences_max},
-        {"metric": "BFMI (min over chains)", "rule": ">", "threshold": g.bfmi_min},
-        {"metric": "credible interval (HDI) probability", "rule": "=", "threshold": c.prob},
+        {"metric": "R-hat (max over structural parameters)", "rule": "<", "threshold": g.r_hat_max, "meaning": words["R-hat"]},
+        {"metric": "bulk ESS (min)", "rule": ">", "threshold": g.ess_bulk_min, "meaning": words["ESS"]},
+        {"metric": "tail ESS (min)", "rule": ">", "threshold": g.ess_tail_min, "meaning": "As bulk ESS, for the tails."},
+        {"metric": "divergent transitions", "rule": "<=", "threshold": g.divergences_max, "meaning": words["divergences"]},
+        {"metric": "BFMI (min over chains)", "rule": ">", "threshold": g.bfmi_min, "meaning": words["BFMI"]},
+        {"metric": "credible interval (HDI) probability", "rule": "=", "threshold": c.prob, "meaning": words["HDI"]},
     ])
-    c.add_table(part, "setup_thresholds", thresholds, "Thresholds in force (params fit.gates and fit.hdi_prob)")
+    c.add_table(part, "setup_thresholds", thresholds,
+                "Thresholds in force (params fit.gates and fit.hdi_prob), and what each statistic measures")
     return part
 
 
 # --------------------------------------------------------------------------- 2. specification
+# in the simulator's names and units: a is the adstocked spend (spend units), f(a) the sales per period
 ADSTOCK_FORMULAS = {
-    "GeometricAdstock": "x*_t = Σ_{l=0}^{L-1} w_l · x_{t-l},  w_l = α^l{norm}  (α: decay per period, L = l_max)",
-    "DelayedAdstock": "x*_t = Σ_{l=0}^{L-1} w_l · x_{t-l},  w_l = α^((l-θ)^2){norm}  (α: decay, θ: delay of the peak)",
-    "WeibullPDFAdstock": "x*_t = Σ_{l=0}^{L-1} w_l · x_{t-l},  w_l = Weibull pdf(l; λ, k){norm}",
-    "WeibullCDFAdstock": "x*_t = Σ_{l=0}^{L-1} w_l · x_{t-l},  w_l = 1 - Weibull cdf(l; λ, k){norm}",
+    "GeometricAdstock": ("a_t = Σ_{l=0}^{L-1} w_l · spend_{t-l},  w_l = decay^l{norm}  (decay: share of the effect "
+                         "carried to the next period, L = l_max)"),
+    "DelayedAdstock": "a_t = Σ_{l=0}^{L-1} w_l · spend_{t-l},  w_l = decay^((l-θ)^2){norm}  (θ: delay of the peak)",
+    "WeibullPDFAdstock": "a_t = Σ_{l=0}^{L-1} w_l · spend_{t-l},  w_l = Weibull pdf(l; λ, k){norm}",
+    "WeibullCDFAdstock": "a_t = Σ_{l=0}^{L-1} w_l · spend_{t-l},  w_l = 1 - Weibull cdf(l; λ, k){norm}",
 }
 SATURATION_FORMULAS = {
-    "HillSaturation": "f(x) = β · x^s / (x^s + κ^s)  (β: maximum effect, κ: half-saturation point, s: slope)",
-    "LogisticSaturation": "f(x) = β · (1 - e^(-λx)) / (1 + e^(-λx))  (β: maximum effect, λ: steepness)",
-    "MichaelisMentenSaturation": "f(x) = α · x / (λ + x)  (α: maximum effect, λ: half-saturation point)",
-    "MeanResponseHill": "f(x) = β · x^s / (x^s + κ^s),  β = v · (x̄^s + κ^s) / x̄^s  (v: response at the mean spend x̄)",
-    "TanhSaturation": "f(x) = b · tanh(x / (b · c))  (b: maximum effect, c: initial cost per unit)",
+    "HillSaturation": ("f(a) = alpha · a^gamma / (a^gamma + k^gamma)  (alpha: maximum sales per period, "
+                       "k: adstocked spend at half saturation, gamma: slope)"),
+    "LogisticSaturation": "f(a) = alpha · (1 - e^(-lam·a)) / (1 + e^(-lam·a))  (alpha: maximum effect, lam: steepness)",
+    "MichaelisMentenSaturation": "f(a) = alpha · a / (lam + a)  (alpha: maximum effect, lam: half-saturation point)",
+    "MeanResponseHill": ("f(a) = alpha · a^gamma / (a^gamma + k^gamma),  alpha = v · (ā^gamma + k^gamma) / ā^gamma  "
+                         "(v: response at the mean adstocked spend ā)"),
+    "TanhSaturation": "f(x) = b · tanh(x / (b · c))  (b: maximum effect, c: initial cost per unit; pymc-marketing's names)",
 }
 
 
@@ -81,8 +89,8 @@ def specification_section(c: Context) -> Part:
     controls = list(mmm.control_columns or [])
     spec = [
         ("model class", f"{type(mmm).__module__}.{type(mmm).__name__}"),
-        ("adstock", f"{type(adstock).__name__} (l_max={adstock.l_max}, normalize={getattr(adstock, 'normalize', 'n/a')}, "
-                    f"mode={getattr(getattr(adstock, 'mode', None), 'name', getattr(adstock, 'mode', 'n/a'))})"),
+        ("adstock", (f"{type(adstock).__name__} (l_max={adstock.l_max}, normalize={getattr(adstock, 'normalize', 'n/a')}, "
+                     f"mode={getattr(getattr(adstock, 'mode', None), 'name', getattr(adstock, 'mode', 'n/a'))})")),
         ("saturation", type(saturation).__name__),
         ("order", "adstock, then saturation" if getattr(mmm, "adstock_first", True) else "saturation, then adstock"),
         ("channels", ", ".join(c.channels)),
@@ -99,21 +107,27 @@ def specification_section(c: Context) -> Part:
 
     variables = set(posterior.data_vars)
     aliases = {"intercept": "intercept_contribution", "likelihood": "y_sigma"}
+    normalize = bool(getattr(adstock, "normalize", False))
     priors = []
     for key, prior in (mmm.model_config or {}).items():
         used = aliases.get(key, key) in variables
-        priors.append({"parameter": key, "prior": str(prior), "in this model": "yes" if used else "no (unused)"})
+        priors.append({"parameter": parameter_name(key), "pymc-marketing name": key, "prior": str(prior),
+                       "in original units": original_units(key, c.unit, normalize),
+                       "in this model": "yes" if used else "no (unused)"})
     c.add_table(part, "priors", pd.DataFrame(priors),
-                "Prior of every parameter (on the model's internal scale: spend / channel max, target / target max)")
+                "Prior of every parameter, on pymc-marketing's internal scale (spend / channel max, sales / max sales). "
+                "The report names parameters as the simulator does; this table maps them to pymc-marketing's names once")
 
-    norm = " / Σ_j α^j" if getattr(adstock, "normalize", False) else ""
+    norm = " / Σ_j decay^j" if normalize else ""
     formulas = [
         ("adstock", _formula(ADSTOCK_FORMULAS, adstock).replace("{norm}", norm)),
-        ("saturation", _formula(SATURATION_FORMULAS, saturation)),
-        ("scaling", "x = spend / max(spend of the channel);  y = sales / max(sales); the likelihood is on the scaled y"),
-        ("mean", "μ_t = intercept + Σ_channels f(x*_t) + Σ_controls γ · control_t (+ seasonality)"),
+        ("saturation", _formula(SATURATION_FORMULAS, saturation)
+         + ("; a here is the un-normalised adstock, which k absorbs" if normalize else "")),
+        ("scaling", ("pymc-marketing fits x = spend / max(spend of the channel) and y = sales / max(sales), with the "
+                     "likelihood on the scaled y; the formulas above are in the simulator's units (table above)")),
+        ("mean", "μ_t = intercept + Σ_channels f(a_t) + Σ_controls coefficient · control_t (+ seasonality)"),
     ]
-    part.blocks.append(Block("formula", formulas, "Transforms in use"))
+    part.blocks.append(Block("formula", formulas, "Transforms in use (the simulator's names and units)"))
     names = ", ".join(c.posterior_params.data_vars)
     part.text(f"Parameters in original units (spend and sales) come from mmmlab.bayes: {names}. "
               "Sections 6, 8 and 9 use them.")
@@ -124,21 +138,31 @@ def specification_section(c: Context) -> Part:
 def convergence_section(c: Context) -> Part:
     """Section 3: the gates' verdict, R-hat and ESS per structural parameter, with a bar chart."""
     part = Part("convergence", "Convergence diagnostics")
+    part.text("Whether the sampler converged, and nothing else: a converged fit can still be mostly prior "
+              "(section 6) or miss the truth (section 11).")
     part.blocks.append(Block("verdict", c.verdict))
     checks = pd.DataFrame([
-        {"metric": k.name, "value": k.value, "rule": k.rule, "threshold": k.threshold, "status": "ok" if k.passed else "FAILED"}
+        {"check": GATE_NAMES.get(k.name, k.name), "metric": k.name, "value": k.value, "rule": k.rule,
+         "threshold": k.threshold, "status": "ok" if k.passed else "FAILED"}
         for k in c.verdict.checks
     ])
-    c.add_table(part, "convergence_checks", checks, "Each gate against its threshold")
+    c.add_table(part, "convergence_checks", checks, "Each gate against its threshold",
+                columns=["check", "value", "rule", "threshold", "status"])
     summary = c.summary
     g = c.settings.gates
     bad_r = int((~(summary["r_hat"] < g.r_hat_max)).sum())
     bad_e = int((~(summary["ess_bulk"] > g.ess_bulk_min)).sum())
     part.text(f"{len(summary)} structural parameters (per-period deterministics excluded); "
-              f"{bad_r} with R-hat ≥ {g.r_hat_max:g}, {bad_e} with bulk ESS ≤ {g.ess_bulk_min:g}.")
+              f"{bad_r} with R-hat ≥ {number(g.r_hat_max)}, {bad_e} with bulk ESS ≤ {number(g.ess_bulk_min)}.")
     table = summary.reset_index().rename(columns={"index": "parameter"})
-    c.add_table(part, "parameter_summary", table, f"Structural parameters sorted by R-hat, worst first ({c.pct} HDI)")
-    c.add_figure(part, "convergence_bars", plots.convergence_bars(summary, g.r_hat_max, g.ess_bulk_min),
+    table.insert(0, "name", [summary_label(str(p)) for p in table["parameter"]])
+    c.add_table(part, "parameter_summary", table,
+                "Structural parameters sorted by R-hat, worst first, each under the simulator's name (section 2 maps "
+                "the names); R-hat and ESS are those of the sampled variable. Means and intervals on pymc-marketing's "
+                "internal scale are in tables/parameter_summary.csv",
+                columns=["name", "r_hat", "ess_bulk", "ess_tail"])
+    shown = summary.set_axis([summary_label(str(p)).replace("control coefficient (", "control (") for p in summary.index])
+    c.add_figure(part, "convergence_bars", plots.convergence_bars(shown, g.r_hat_max, g.ess_bulk_min),
                  "R-hat and bulk ESS per structural parameter; dashed lines are the thresholds")
     c.metrics.update({f"convergence.{k}": v for k, v in c.verdict.metrics().items()})
     c.metrics["convergence.passed"] = float(c.verdict.passed)
@@ -147,8 +171,9 @@ def convergence_section(c: Context) -> Part:
 
 # --------------------------------------------------------------------------- 4. traces
 def key_parameters(c: Context) -> list[str]:
-    """The trace variables section 4 plots: ``report.key_parameters``, else the intercept, adstock
-    and saturation variables; names absent from the posterior are dropped."""
+    """The trace variables ``report.key_parameters`` names, else the intercept, adstock and saturation
+    variables; names absent from the posterior are dropped. Section 4 plots them only when
+    ``report.key_parameters`` is set (by default it plots the simulator's parameters, :func:`trace_panels`)."""
     posterior = c.idata["posterior"]
     if c.settings.key_parameters:
         names = list(c.settings.key_parameters)
@@ -158,25 +183,48 @@ def key_parameters(c: Context) -> list[str]:
     return [n for n in names if n in posterior.data_vars]
 
 
+def trace_panels(c: Context) -> dict[str, np.ndarray]:
+    """The draws section 4 plots, one panel each: label -> array (chain, draw).
+
+    By default every channel parameter in the simulator's units (decay, alpha, gamma, k per
+    channel, parameter by parameter) and the intercept; with ``report.key_parameters``, those
+    trace variables, one panel per coordinate, under the simulator's names.
+    """
+    posterior = c.idata["posterior"]
+    panels: dict[str, np.ndarray] = {}
+    if c.settings.key_parameters:
+        for name in key_parameters(c):
+            array = posterior[name]
+            extra = [d for d in array.dims if d not in ("chain", "draw")]
+            flat = array.stack(item=extra) if extra else array.expand_dims(item=[0])
+            for i in range(flat.sizes["item"]):
+                one = flat.isel(item=i)
+                coord = ", ".join(str(one[d].values) for d in extra) if extra else None
+                panels[label(name, coord)] = one.transpose("chain", "draw").values
+        return panels
+    for name in c.posterior_params.data_vars:
+        for channel in c.channels:
+            panels[label(str(name), channel)] = c.posterior_params[name].sel(channel=channel).transpose("chain", "draw").values
+    if "intercept_contribution" in posterior.data_vars and not set(posterior["intercept_contribution"].dims) - {"chain", "draw"}:
+        panels["intercept (share of max sales)"] = posterior["intercept_contribution"].transpose("chain", "draw").values
+    return panels
+
+
 def traces_section(c: Context) -> Part:
-    """Section 4: per-chain densities and draw traces of the key parameters."""
+    """Section 4: rank plots and traces, one panel per parameter and channel, one colour per chain."""
     part = Part("traces", "Trace plots")
-    names = key_parameters(c)
-    draws = {}
-    for name in names:
-        array = c.idata["posterior"][name]
-        extra = [d for d in array.dims if d not in ("chain", "draw")]
-        coords = {}
-        stacked_extra = array.stack(item=extra) if extra else array.expand_dims(item=[0])
-        for i in range(stacked_extra.sizes["item"]):
-            one = stacked_extra.isel(item=i)
-            label = ", ".join(str(one[d].values) for d in extra) if extra else name
-            coords[label] = one.transpose("chain", "draw").values
-        draws[name] = coords
-    part.text("Left: the density of each chain (one line style per chain, one colour per channel); overlapping densities "
-              "mean the chains agree. Right: the draws in order; a converged chain looks like stationary noise, "
+    panels = trace_panels(c)
+    columns = len(c.channels) if not c.settings.key_parameters else 4
+    chains = c.idata["posterior"].sizes.get("chain", 0)
+    part.text(f"One panel per parameter and channel, in the simulator's units; one colour per chain ({chains} chains, "
+              "legend under the panels). Rank plots: the draws of all chains are ranked together and each chain's ranks are "
+              "counted in bins; when the chains agree, every chain's line stays near 1, inside the grey band that "
+              "chance allows. Traces: each chain's draws in order; converged chains overlap as stationary noise, "
               "without trends or stuck stretches.")
-    c.add_figure(part, "trace_plots", plots.trace_plots(draws), f"Key parameters: {', '.join(names)}")
+    c.add_figure(part, "rank_plots", plots.rank_plots(panels, columns=columns),
+                 "Rank plots: flat lines inside the grey band mean the chains agree")
+    c.add_figure(part, "trace_plots", plots.trace_plots(panels, columns=columns),
+                 "Traces of the same parameters, one colour per chain")
     return part
 
 
@@ -198,8 +246,8 @@ def predictive_section(c: Context) -> Part:
     mape = float(np.mean(np.abs(residual) / np.abs(observed)))
     c.metrics.update({"ppc.coverage": float(inside.mean()), "ppc.r2": r2, "ppc.mape": mape})
     part.text(f"Drawn from p(y_rep | y) and shown in original units ({c.unit}). "
-              f"{inside.sum()} of {len(observed)} observed values ({inside.mean():.0%}) fall inside the {c.pct} HDI "
-              f"(expected about {c.prob:.0%}); R² of the predictive mean {r2:.3f}; MAPE {mape:.1%}.")
+              f"{inside.sum()} of {len(observed)} observed values ({percent(inside.mean())}) fall inside the {c.pct} HDI "
+              f"(expected about {percent(c.prob)}); R² of the predictive mean {number(r2)}; MAPE {percent(mape, 1)}.")
     c.add_figure(part, "posterior_predictive", plots.posterior_predictive(c.dates, observed, mean, bands, c.unit),
                  f"Observed target over the posterior predictive mean, 50% and {c.pct} HDI")
     table = pd.DataFrame({"date": c.dates, "observed": observed, "mean": mean, "lower": lo, "upper": hi, "inside": inside})
@@ -222,7 +270,7 @@ def prior_posterior_section(c: Context) -> Part:
         for channel in c.channels:
             rec = lookup.get((name, channel))
             panels.append({
-                "label": f"{name} · {channel}",
+                "label": label(str(name), channel),
                 "prior": prior[name].sel(channel=channel).values,
                 "posterior": c.posterior_params[name].sel(channel=channel).values,
                 "contraction": None if rec is None else float(rec.contraction),
@@ -236,7 +284,7 @@ def prior_posterior_section(c: Context) -> Part:
               f"parameters: {', '.join(v for v in c.posterior_params.data_vars if v != 'decay')}). The contraction is "
               f"1 - (posterior {c.pct} interval width / prior width), on a log scale for scale parameters: 0 means "
               "the data did not narrow the prior at all, 1 that they pinned the parameter down. Below "
-              f"{threshold:g} a parameter is called prior-dominated: its estimate reflects the prior more than the data.")
+              f"{number(threshold)} a parameter is called prior-dominated: its estimate reflects the prior more than the data.")
     part.text(f"Prior-dominated channel parameters ({len(channel_names)} of {len(channel_rows(contraction))}): "
               + (", ".join(channel_names) if channel_names else "none") + ".")
     others = [n for n in names if n not in channel_names]
@@ -245,5 +293,10 @@ def prior_posterior_section(c: Context) -> Part:
     figure = plots.prior_vs_posterior(panels, "Prior vs posterior: decay, saturation and magnitude parameters (original units)",
                                       columns=len(c.channels))
     c.add_figure(part, "prior_vs_posterior", figure, "One row per parameter, one column per channel; red titles: prior-dominated")
-    c.add_table(part, "contraction", contraction, "Prior-to-posterior contraction of every parameter")
+    table = contraction.copy()
+    table.insert(0, "name", [parameter_name(str(p)) for p in table["parameter"]])
+    c.add_table(part, "contraction", table, "Prior-to-posterior contraction of every parameter (widths on the log scale "
+                "for scale parameters; non-channel parameters on pymc-marketing's internal scale)",
+                columns=["name", "channel", "coord", "scale", "prior_width", "posterior_width", "contraction",
+                         "prior_dominated"])
     return part

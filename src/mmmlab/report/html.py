@@ -14,10 +14,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmmlab.diagnostics import Verdict
+from mmmlab.report.headline import Headline
 from mmmlab.report.model import Block, Report
+from mmmlab.report.numbers import column, number
+from mmmlab.report.words import gate_sentence
 
 DPI = 100
 MAX_TABLE_ROWS = 60  # longer tables are cut in the page (the CSV holds every row)
+HEADINGS = {"r_hat": "R-hat", "ess_bulk": "bulk ESS", "ess_tail": "tail ESS"}  # the page's names of CSV columns
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1200px;
@@ -36,6 +40,13 @@ figcaption { font-size: .9em; color: #555; }
 .verdict { font-size: 1.2em; font-weight: 700; padding: .5em .8em; border-radius: 4px; display: inline-block; }
 .passed { background: #e3f4e3; color: #1b5e20; border: 1px solid #1b5e20; }
 .failed { background: #fde2e1; color: #b71c1c; border: 1px solid #b71c1c; }
+.headline { font-size: 1.15em; font-weight: 600; padding: .7em 1em; border-radius: 4px; margin: 1em 0 .4em; }
+.headline p { margin: 0; }
+.headline.green { background: #e3f4e3; color: #1b5e20; border: 1px solid #1b5e20; border-left-width: 8px; }
+.headline.amber { background: #fff4dc; color: #7a4b00; border: 1px solid #c77c00; border-left-width: 8px; }
+.headline.red { background: #fde2e1; color: #b71c1c; border: 1px solid #b71c1c; border-left-width: 8px; }
+.explain { color: #444; font-size: .9em; margin: .2em 0 .8em; padding-left: 1.2em; }
+.explain li { margin: .1em 0; }
 .formula { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f7f7f7; padding: .15em .4em; white-space: normal; word-break: break-word; }
 .note { color: #555; font-size: .9em; }
 .cut { color: #777; font-size: .85em; }
@@ -61,7 +72,8 @@ def png_bytes(figure: Figure) -> bytes:
 
 
 def render(report: Report, images: dict[str, bytes]) -> str:
-    """The whole page: verdict, notes, contents, then every section's blocks in order.
+    """The whole page: the opening verdict (or, without one, the convergence verdict), notes, contents, then
+    every section's blocks in order.
 
     Parameters
     ----------
@@ -78,7 +90,7 @@ def render(report: Report, images: dict[str, bytes]) -> str:
     """
     e = html.escape
     toc = "".join(f'<li><a href="#{e(p.anchor)}">{e(p.title)}</a></li>' for p in report.parts)
-    verdict = _verdict(report.verdict)
+    verdict = _verdict(report.verdict) if report.headline is None else _headline(report.headline, report.explanations)
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in report.notes)
     body = []
     for part in report.parts:
@@ -99,6 +111,15 @@ def _verdict(verdict: Verdict) -> str:
     return f'<p><span class="verdict {kind}">Convergence {kind.upper()}</span></p>'
 
 
+def _headline(headline: Headline, explanations: list[str]) -> str:
+    """The opening verdict in its colour, then one line per statistic it names."""
+    e = html.escape
+    box = (f'<div class="headline {e(headline.level)}" id="headline" data-level="{e(headline.level)}">'
+           f"<p>{e(headline.text)}</p></div>")
+    lines = "".join(f"<li>{e(text)}</li>" for text in explanations)
+    return box + (f'<ul class="explain">{lines}</ul>' if lines else "")
+
+
 def _block(block: Block, report: Report, images: dict[str, bytes]) -> str:
     e = html.escape
     if block.kind == "text":
@@ -106,14 +127,17 @@ def _block(block: Block, report: Report, images: dict[str, bytes]) -> str:
     if block.kind == "list":
         return "<ul>" + "".join(f"<li>{e(item)}</li>" for item in block.content) + "</ul>"
     if block.kind == "verdict":
-        lines = "".join(f"<li>{e(c.sentence())}</li>" for c in block.content.checks)
+        lines = "".join(f"<li>{e(gate_sentence(c))}</li>" for c in block.content.checks)
         return _verdict(block.content) + f"<ul>{lines}</ul>"
+    if block.kind == "link":
+        return f'<p>{e(block.caption)} <a href="{e(block.content)}">{e(block.content)}</a></p>'
     if block.kind == "formula":
         rows = "".join(f'<tr><td class="text">{e(name)}</td><td class="text formula">{e(text)}</td></tr>'
                        for name, text in block.content)
         return f"<table><caption>{e(block.caption)}</caption>{rows}</table>"
     if block.kind == "table":
-        return _table(report.tables[block.content], block.caption, block.content)
+        table = report.tables[block.content]
+        return _table(table if block.columns is None else table[list(block.columns)], block.caption, block.content)
     if block.kind == "figure":
         data = base64.b64encode(images[block.content]).decode("ascii")
         return (f'<figure id="fig-{e(block.content)}"><img alt="{e(block.caption or block.content)}" '
@@ -123,30 +147,41 @@ def _block(block: Block, report: Report, images: dict[str, bytes]) -> str:
 
 
 def _table(table: pd.DataFrame, caption: str, name: str) -> str:
-    """An HTML table: numbers right-aligned and formatted, text escaped and left-aligned."""
+    """An HTML table: numbers right-aligned and written alike per column (:func:`mmmlab.report.numbers.column`),
+    booleans as yes/no, text escaped and left-aligned."""
     e = html.escape
     shown = table.head(MAX_TABLE_ROWS)
-    head = "".join(f"<th>{e(str(column))}</th>" for column in shown.columns)
-    rows = []
-    for record in shown.itertuples(index=False):
-        cells = []
-        for value in record:
-            if isinstance(value, (bool, np.bool_)) or value is None:
-                cells.append(f'<td class="text">{"" if value is None else e(str(value))}</td>')
-            elif isinstance(value, (int, float, np.integer, np.floating)):
-                cells.append(f"<td>{_number(float(value))}</td>")
-            else:
-                cells.append(f'<td class="text">{e(str(value))}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{e(HEADINGS.get(str(heading), str(heading)))}</th>" for heading in shown.columns)
+    cells = [_cells(shown.iloc[:, j]) for j in range(shown.shape[1])]
+    rows = ["<tr>" + "".join(col[i] for col in cells) + "</tr>" for i in range(len(shown))]
     text = f"<table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     if len(table) > len(shown):
         text += f'<p class="cut">First {len(shown)} of {len(table)} rows; all rows in tables/{e(name)}.csv</p>'
     return text
 
 
-def _number(value: float) -> str:
-    if not np.isfinite(value):
-        return ""
-    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.3g}"
-    return f"{value:.4g}"
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+def _cells(values: pd.Series) -> list[str]:
+    """One column's ``<td>`` cells: a numeric column (missing cells allowed) formatted as one."""
+    e = html.escape
+    items = list(values)
+    if any(_is_number(v) and not _missing(v) for v in items) and all(_is_number(v) or _missing(v) for v in items):
+        return [f"<td>{text}</td>" for text in column([None if _missing(v) else v for v in items])]
+    out = []
+    for value in items:
+        if _missing(value):
+            out.append('<td class="text"></td>')
+        elif isinstance(value, (bool, np.bool_)):
+            out.append(f'<td class="text">{"yes" if value else "no"}</td>')
+        elif _is_number(value):
+            out.append(f"<td>{number(value)}</td>")
+        else:
+            out.append(f'<td class="text">{e(str(value))}</td>')
+    return out

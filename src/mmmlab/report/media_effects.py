@@ -11,6 +11,7 @@ from mmmlab.bayes import hdi
 from mmmlab.plots import report as plots
 from mmmlab.report.context import Context, stacked, thin
 from mmmlab.report.model import Part
+from mmmlab.report.numbers import percent
 from mmmlab.transforms import adstock_weights, equilibrium_adstock
 
 MAX_LAGS_SHOWN = 52  # longer adstock kernels are drawn only until the HDI's upper bound falls below 0.5%
@@ -72,8 +73,8 @@ def decomposition_section(c: Context) -> Part:
     summary["roi_mean"] = summary["total_mean"] / summary["spend_total"]
     c.add_table(part, "contributions", summary.reset_index(), f"Contribution over the whole period per channel ({unit}), {c.pct} HDI")
     widest = (summary["share_upper"] - summary["share_lower"]).idxmax()
-    part.text(f"The widest share interval is {widest}'s ({summary.loc[widest, 'share_lower']:.0%} to "
-              f"{summary.loc[widest, 'share_upper']:.0%}): wide intervals are honest uncertainty, not noise to ignore.")
+    part.text(f"The widest share interval is {widest}'s ({percent(summary.loc[widest, 'share_lower'])} to "
+              f"{percent(summary.loc[widest, 'share_upper'])}): wide intervals are honest uncertainty, not noise to ignore.")
     for name, table in c.fit_tables.items():
         if "roas" in name.lower() and name not in c.truth_tables:
             c.add_table(part, f"fit_{name}", table, f"From the fit stage: {name}")

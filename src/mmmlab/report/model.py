@@ -9,27 +9,32 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmmlab.diagnostics import Verdict
+from mmmlab.report.headline import Headline
 
 
 # --------------------------------------------------------------------------- report objects
 @dataclass(frozen=True)
 class Block:
-    """One piece of a section: ``kind`` is text, list, table, figure, verdict or formula.
+    """One piece of a section: ``kind`` is text, list, table, figure, verdict, formula or link.
 
     Attributes
     ----------
     kind : str
-        ``"text"``, ``"list"``, ``"table"``, ``"figure"``, ``"verdict"`` or ``"formula"``.
+        ``"text"``, ``"list"``, ``"table"``, ``"figure"``, ``"verdict"``, ``"formula"`` or ``"link"``.
     content : object
         The text; the list of items; the table's or figure's name in the :class:`Report`; the
-        :class:`~mmmlab.diagnostics.Verdict`; or ``(name, formula)`` pairs.
+        :class:`~mmmlab.diagnostics.Verdict`; ``(name, formula)`` pairs; or, for a link, the
+        path of a file the report writes (``tables/<name>.csv``).
     caption : str
-        Shown with tables, figures and formulas.
+        Shown with tables, figures and formulas; a link's sentence (the path follows it).
+    columns : tuple of str, optional
+        For a table: the columns the page shows (None: all); its CSV keeps every column.
     """
 
     kind: str
     content: Any
     caption: str = ""
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -58,9 +63,14 @@ class Part:
         """Append a bulleted list."""
         self.blocks.append(Block("list", list(items)))
 
-    def table(self, name: str, caption: str = "") -> None:
-        """Append a reference to the report's table ``name`` (see :meth:`~mmmlab.report.context.Context.add_table`)."""
-        self.blocks.append(Block("table", name, caption))
+    def table(self, name: str, caption: str = "", columns: tuple[str, ...] | None = None) -> None:
+        """Append a reference to the report's table ``name`` (see :meth:`~mmmlab.report.context.Context.add_table`),
+        showing ``columns`` of it (None: all)."""
+        self.blocks.append(Block("table", name, caption, None if columns is None else tuple(columns)))
+
+    def link(self, path: str, sentence: str) -> None:
+        """Append ``sentence`` followed by a link to ``path``, a file of the report (``tables/<name>.csv``)."""
+        self.blocks.append(Block("link", path, sentence))
 
     def figure(self, name: str, caption: str = "") -> None:
         """Append a reference to the report's figure ``name`` (see :meth:`~mmmlab.report.context.Context.add_figure`)."""
@@ -84,9 +94,14 @@ class Report:
     verdict : Verdict
         The convergence gates' verdict.
     metrics : dict of str to float
-        Headline numbers (``ppc.coverage``, ``share.<channel>`` ...), logged to MLflow.
+        Headline numbers (``headline.level``, ``ppc.coverage``, ``share.<channel>`` ...), logged to MLflow.
     notes : list of str
         Lines shown under the title.
+    headline : Headline, optional
+        The opening verdict (convergence, what the data inform, the truth); None: the page opens
+        with the convergence verdict alone.
+    explanations : list of str
+        One-line explanations of the statistics the headline names, shown right under it.
     """
 
     title: str
@@ -96,5 +111,7 @@ class Report:
     verdict: Verdict
     metrics: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    headline: Headline | None = None
+    explanations: list[str] = field(default_factory=list)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from mmmlab import bayes, tracking
-from mmmlab.config import flatten, report_settings, resolve
+from mmmlab.config import flatten, output_path, report_settings, resolve
 from mmmlab.errors import UserInputError
 from mmmlab.files import OutputSet, write_json, write_text
 from mmmlab.report import build_report, read_fit_tables
@@ -67,8 +67,8 @@ def run(params: dict, run_id: str | None = None) -> str:
     Returns
     -------
     str
-        Sections, figures and tables written, the convergence verdict, and the fit run the
-        report was attached to.
+        Sections, figures and tables written, the convergence verdict, the headline's colour
+        (green, amber or red), and the fit run the report was attached to.
 
     Raises
     ------
@@ -101,12 +101,13 @@ def run(params: dict, run_id: str | None = None) -> str:
         report = build_report(mmm, settings, read_fit_tables(tables), trace_name=trace_name, sampled_predictive=sampled)
         images = render_figures(report)
         page = render(report, images)
-        folder = resolve(FOLDER)
+        folder = output_path(FOLDER)  # under --out when given, like every stage's outputs
         write_report(folder, page, images, report)
 
         attached = fit_run if fit_run and tracking.run_exists(fit_run) else None
         tracking.set_tags({"report.fit_run_id": attached or "none",
-                           "report.convergence": "passed" if report.verdict.passed else "failed"})
+                           "report.convergence": "passed" if report.verdict.passed else "failed",
+                           "report.headline": report.headline.level if report.headline else "none"})
         tracking.log_metrics({f"report.{k}": v for k, v in report.metrics.items()})
         tracking.log_artifacts(folder, "validation")
         if attached:
@@ -118,8 +119,9 @@ def run(params: dict, run_id: str | None = None) -> str:
         where = f"; fit run {fit_run} is not in the MLflow store"
     else:
         where = "; no fit run found in MLflow"
+    level = f", headline {report.headline.level}" if report.headline else ""
     return (f"report: {len(report.parts)} sections, {len(images)} figures, {len(report.tables)} tables, "
-            f"convergence {verdict}, in {FOLDER}/index.html{where}")
+            f"convergence {verdict}{level}, in {FOLDER}/index.html{where}")
 
 
 def fit_run_id() -> str | None:
