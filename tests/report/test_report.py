@@ -406,7 +406,7 @@ def test_failed_bars_are_red_and_passing_bars_are_not():
 
 def test_a_failure_while_writing_keeps_the_previous_report(tmp_path):
     from mmmlab.diagnostics import Verdict
-    from mmmlab.stages.report import write_report
+    from mmmlab.report.output import write_report
 
     folder = tmp_path / "validation"
     folder.mkdir()

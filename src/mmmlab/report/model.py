@@ -91,8 +91,8 @@ class Report:
         Every figure by name (written as ``figures/<name>.png``).
     tables : dict of str to pandas.DataFrame
         Every table by name (written as ``tables/<name>.csv``), including some only in CSV.
-    verdict : Verdict
-        The convergence gates' verdict.
+    verdict : Verdict or None
+        The convergence gates' verdict (None for a page about many fits, which opens with its headline).
     metrics : dict of str to float
         Headline numbers (``headline.level``, ``ppc.coverage``, ``share.<channel>`` ...), logged to MLflow.
     notes : list of str
@@ -108,7 +108,7 @@ class Report:
     parts: list[Part]
     figures: dict[str, Figure]
     tables: dict[str, pd.DataFrame]
-    verdict: Verdict
+    verdict: Verdict | None
     metrics: dict[str, float]
     notes: list[str] = field(default_factory=list)
     headline: Headline | None = None

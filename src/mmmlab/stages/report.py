@@ -19,16 +19,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from mmmlab import bayes, tracking
 from mmmlab.config import flatten, output_path, report_settings, resolve
 from mmmlab.errors import UserInputError
-from mmmlab.files import OutputSet, write_json, write_text
 from mmmlab.report import build_report, read_fit_tables
 from mmmlab.report.context import has_posterior_predictive, sample_posterior_predictive
-from mmmlab.report.html import png_bytes, render
-from mmmlab.report.model import Report
+from mmmlab.report.html import render
+from mmmlab.report.output import render_figures, write_report
 
 TRACE = "models/mmm_fit.nc"
 FIT_TABLES = "reports/fit/tables"
@@ -135,53 +132,3 @@ def fit_run_id() -> str | None:
     """
     path = resolve(FIT_VERDICT)
     return json.loads(path.read_text()).get("mlflow_run_id") if path.exists() else None
-
-
-def render_figures(report: Report) -> dict[str, bytes]:
-    """Every figure as PNG bytes (the figures are closed afterwards).
-
-    Parameters
-    ----------
-    report : Report
-        The built report.
-
-    Returns
-    -------
-    dict of str to bytes
-        PNG bytes by figure name: the same bytes go into the page and the PNG files.
-    """
-    images = {}
-    for name, figure in report.figures.items():
-        images[name] = png_bytes(figure)
-        plt.close(figure)
-    return images
-
-
-def write_report(folder: Path, page: str, images: dict[str, bytes], report: Report) -> None:
-    """Write the report into a staging folder, then put it in place of ``folder`` in one step.
-
-    Through :class:`mmmlab.files.OutputSet`, like every stage's outputs: an error or an interrupt
-    while writing leaves the previous report whole.
-
-    Parameters
-    ----------
-    folder : pathlib.Path
-        The report's folder (``reports/validation``).
-    page : str
-        ``index.html``.
-    images : dict of str to bytes
-        PNG bytes by figure name, written as ``figures/<name>.png``.
-    report : Report
-        Its tables are written as ``tables/<name>.csv`` and its metrics as ``metrics.json``.
-    """
-    with OutputSet([folder]) as out:
-        staging = out.path(folder)
-        for name, data in images.items():
-            (staging / "figures").mkdir(parents=True, exist_ok=True)
-            (staging / "figures" / f"{name}.png").write_bytes(data)
-        for name, table in report.tables.items():
-            (staging / "tables").mkdir(parents=True, exist_ok=True)
-            table.to_csv(staging / "tables" / f"{name}.csv", index=False)
-        write_json(staging / "metrics.json", report.metrics)
-        write_text(staging / "index.html", page)
-        out.commit()
