@@ -40,10 +40,14 @@ def load_truth(path: Path | None) -> Truth | None:
     """The truth file, or None when there is none (a user's own data)."""
     if path is None or not Path(path).exists():
         return None
-    raw = json.loads(Path(path).read_text())
+    return truth_from_record(json.loads(Path(path).read_text()), Path(path))
+
+
+def truth_from_record(raw: dict, path: Path | None = None) -> Truth:
+    """A truth from the simulator's record (``Simulation.truth``, the content of ``truth.json``)."""
     contributions = pd.DataFrame(raw["contributions"], index=pd.DatetimeIndex(raw["dates"], name="date"))
     channels = {name: {p: float(spec[p]) for p in PARAMETERS} for name, spec in raw["channels"].items()}
-    return Truth(freq=raw["freq"], channels=channels, contributions=contributions, path=Path(path))
+    return Truth(freq=raw["freq"], channels=channels, contributions=contributions, path=path)
 
 
 def align_truth(truth: Truth, dates) -> Truth:

@@ -54,7 +54,7 @@ def test_coverage_tables_per_method_and_subset():
     missed = {"decay.TV": {"truth": 0.5, "estimate": 0.9, "error": 0.4, "hit_94": 0.0, "width_94": 0.1}}
     records = [{"index": i, "gates_passed": i < 3, "intervals": {"fit": intervals if i < 3 else missed}}
                for i in range(5)]
-    table = coverage_tables(coverage_records(records), (0.94,)).set_index("subset")
+    table = coverage_tables(coverage_records(records)).set_index("subset")
     assert table.loc["all fits", "coverage"] == pytest.approx(3 / 5)
     assert table.loc["gates passed", "coverage"] == pytest.approx(1.0)
     assert table.loc["all fits", "bias"] == pytest.approx((3 * 0.1 + 2 * 0.4) / 5)

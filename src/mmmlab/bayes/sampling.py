@@ -56,7 +56,7 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
     bookmark = interrupts.mark()
     with quiet_pymc_marketing(), _stopped_by(bookmark):
         mmm.build_model(d.X, d.y)  # before fit, which would otherwise build on its own and skip the next line
-        _enough_periods(mmm, len(d.X))
+        enough_periods(mmm, len(d.X))
         mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
         timings["build_s"] = time.perf_counter() - t0
         t = time.perf_counter()
@@ -65,7 +65,7 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
         t = time.perf_counter()
         with _stopped_by(bookmark), _warnings_unless_interrupted(bookmark):
             mmm.fit(d.X, d.y, progressbar=spec.sampler.progressbar, random_seed=seed)
-        _all_draws(mmm.idata["posterior"], spec.sampler.chains, spec.sampler.draws)
+        all_draws(mmm.idata["posterior"], spec.sampler.chains, spec.sampler.draws)
         timings["sample_wall_s"] = time.perf_counter() - t  # compile + tune + draws
         sampling = mmm.idata.posterior.attrs.get("sampling_time", mmm.idata.sample_stats.attrs.get("sampling_time"))
         timings["sampling_s"] = float(sampling) if sampling is not None else timings["sample_wall_s"]
@@ -77,7 +77,7 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
     return timings
 
 
-def _enough_periods(mmm, periods: int) -> None:
+def enough_periods(mmm, periods: int) -> None:
     """Refuse data with no more periods than the built model's free parameters (each scalar counts)."""
     parameters = sum(int(value.size) for value in mmm.model.initial_point().values())
     if periods <= parameters:
@@ -113,7 +113,7 @@ def _warnings_unless_interrupted(bookmark: int) -> Iterator[None]:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
-def _all_draws(posterior, chains: int, draws: int) -> None:
+def all_draws(posterior, chains: int, draws: int) -> None:
     came = (posterior.sizes.get("chain", 0), posterior.sizes.get("draw", 0))
     if came != (chains, draws):
         raise Interrupted(signal.SIGINT)

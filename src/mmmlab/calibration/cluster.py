@@ -10,10 +10,29 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from distributed import WorkerPlugin
 
 from mmmlab.config.calibrate import CalibrateSpec
 
 ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+COMPILE_SLOTS = Path.home() / ".pytensor" / "mmmlab-workers"  # one compile folder per worker, kept warm between runs
+
+
+class OwnCompileFolder(WorkerPlugin):
+    """A Dask worker plugin: the worker compiles into a folder of its own before it imports pytensor.
+
+    PyTensor's compile lock and Numba's cache are not safe with several processes compiling into
+    one folder (:func:`mmmlab.calibration.compiled.worker_compiledir`).
+    """
+
+    name = "mmmlab-compile-folder"
+
+    def setup(self, worker) -> None:
+        from mmmlab.calibration.compiledir import worker_compiledir
+
+        worker_compiledir(COMPILE_SLOTS)
 
 
 @contextmanager
@@ -33,9 +52,11 @@ def dask_client(spec: CalibrateSpec) -> Iterator:
 
     if spec.scheduler:
         with Client(spec.scheduler) as client:
+            client.register_plugin(OwnCompileFolder())
             yield client
         return
     workers = spec.workers or os.cpu_count() or 1
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, Client(cluster) as client:
+        client.register_plugin(OwnCompileFolder())
         yield client

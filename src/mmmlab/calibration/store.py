@@ -8,6 +8,7 @@ from pathlib import Path
 from mmmlab.files import write_json
 
 PATTERN = "fit-*.json"
+SETTINGS = "study.json"  # the settings key the records were made under
 
 
 class ResultStore:
@@ -42,3 +43,24 @@ class ResultStore:
         """Remove every record (``--fresh``)."""
         for path in self.folder.glob(PATTERN):
             path.unlink()
+
+    def claim(self, key: str) -> bool:
+        """Make the store ``key``'s: records made under another key are removed.
+
+        Parameters
+        ----------
+        key : str
+            The study's settings key (:func:`mmmlab.calibration.plan.settings_key`).
+
+        Returns
+        -------
+        bool
+            True when records of other settings were removed.
+        """
+        marker = self.folder / SETTINGS
+        previous = json.loads(marker.read_text())["key"] if marker.exists() else None
+        stale = previous != key and bool(self.done())
+        if stale:
+            self.clear()
+        write_json(marker, {"key": key})
+        return stale

@@ -79,14 +79,20 @@ def coverage_records(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def coverage_tables(long: pd.DataFrame, levels) -> pd.DataFrame:
-    """Coverage per subset of fits, method, quantity and level (:func:`~.coverage.coverage_table`)."""
+def coverage_tables(long: pd.DataFrame) -> pd.DataFrame:
+    """Coverage per subset of fits, method, quantity and level (:func:`~.coverage.coverage_table`).
+
+    Each method is judged at the levels its records hold (``hit_<percent>`` columns): the Bayesian
+    fit at the study's levels, the classical recovery at ``recover.level``.
+    """
     parts = []
     for subset, keep in {"all fits": None, "gates passed": "gates_passed"}.items():
         chosen = long if keep is None else long[long[keep]]
         for method, group in chosen.groupby("method", sort=False):
             if group["index"].nunique() < 2:
                 continue
+            levels = sorted(int(c.removeprefix("hit_")) / 100 for c in group.columns
+                            if c.startswith("hit_") and group[c].notna().all())
             table = coverage_table(group, levels)
             parts.append(table.assign(subset=subset, method=method))
     if not parts:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mmmlab.config.loading import deep_merge
 from mmmlab.config.section import Choice, Section, defaults
+from mmmlab.config.simulation import generate_section
 from mmmlab.errors import UserInputError
 
 ADDRESS_ENV = "MMMLAB_DASK_ADDRESS"  # a scheduler's address, when calibrate.cluster.address is null
@@ -120,10 +121,13 @@ def design_params(params: dict, study: StudySpec, index: int = 0) -> dict:
     Returns
     -------
     dict
-        A copy: ``generate`` with the study's ``design.generate`` merged over it, its preset and its seed.
+        A copy whose ``generate`` is the study's preset merged over params' generate section, then the
+        study's ``design.generate`` over that (so it wins over the preset), with the seed set and no
+        preset left to merge.
     """
-    generate = deep_merge(params.get("generate") or {}, study.design.generate)
-    generate |= {"preset": study.design.preset, "seed": study.design.seed + index}
+    chosen = {**params, "generate": {**(params.get("generate") or {}), "preset": study.design.preset}}
+    generate = deep_merge(generate_section(chosen), study.design.generate)
+    generate |= {"preset": None, "seed": study.design.seed + index}
     return {**params, "generate": generate}
 
 
