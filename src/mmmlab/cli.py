@@ -37,7 +37,8 @@ class OptionalValue(click.ParamType):
             self.fail(f"{value!r} is not a valid {self.name}", param, ctx)
 
 
-def run_stage(stage: str, params_path, overrides, options: dict[str, object], out=None) -> None:
+def run_stage(stage: str, params_path, overrides, options: dict[str, object], out=None,
+              arguments: dict[str, object] | None = None) -> None:
     """Load params with overrides, validate every section, run the stage and print its summary.
 
     Parameters
@@ -52,6 +53,8 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object], ou
         params key -> an option's value (None: not given).
     out : str or None
         The output root (``--out``); None: the project root.
+    arguments : dict, optional
+        Keyword arguments of the stage's ``run`` beyond params (``fresh``).
     """
     from mmmlab.config import load_params, outputs_under, validate
 
@@ -60,7 +63,7 @@ def run_stage(stage: str, params_path, overrides, options: dict[str, object], ou
         params = load_params(params_path, tuple(overrides) + tuple(extra))
         validate(params)  # every section, whichever stage runs: a typo anywhere stops it before any work
         with outputs_under(out):
-            summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params)
+            summary = importlib.import_module(f"mmmlab.stages.{stage}").run(params, **(arguments or {}))
     except UserInputError as exc:
         interrupts.stopping()  # the outcome is decided: a signal from now on is only noted
         click.echo(f"error: {exc}", err=True)
@@ -199,6 +202,27 @@ def _report_command() -> click.Command:
 
 
 main.add_command(_report_command())
+
+
+def _calibrate_command() -> click.Command:
+    """``mmmlab calibrate`` with ``--fresh``: redo the study's finished fits (an action, not a params key)."""
+    command = stage_command("calibrate", "A calibration study's fits on Dask: models/calibration/<study>/ and "
+                            "reports/calibration/<study>/.", {
+                                "study": ("calibrate.study", str, "Override calibrate.study (a name under "
+                                                                  "calibrate.studies)."),
+                            })
+
+    def callback(params_path, overrides, out, study, fresh):
+        keyed = {} if study is None else {"calibrate.study": study}
+        run_stage("calibrate", params_path, overrides, keyed, out, {"fresh": fresh})
+
+    command.callback = callback
+    command.params.append(click.Option(["--fresh"], is_flag=True, default=False,
+                                       help="Redo every fit of the study instead of resuming where it stopped."))
+    return command
+
+
+main.add_command(_calibrate_command())
 main.add_command(stage_command("pipeline", "Every stage in order, each a nested MLflow run (no DVC caching).", {}))
 
 if __name__ == "__main__":

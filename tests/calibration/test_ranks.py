@@ -49,3 +49,14 @@ def test_a_miscalibrated_posterior_is_flagged_by_its_shape(shift, scale, verdict
     result = uniformity(_sbc_ranks(shift, scale), L)
     assert not result.inside
     assert result.verdict.startswith(verdict)
+
+
+def test_the_family_band_keeps_many_calibrated_quantities_inside():
+    """40 calibrated quantities: a 95% band each lets some out by chance; the Bonferroni band keeps them in."""
+    from mmmlab.calibration.ranks import family_prob
+
+    assert family_prob(47) == pytest.approx(1 - 0.05 / 47)
+    sets = [_sbc_ranks(0.0, seed=s) for s in range(40)]
+    single = sum(not uniformity(r, L).inside for r in sets)
+    family = sum(not uniformity(r, L, family_prob(40)).inside for r in sets)
+    assert single >= 1 and family == 0

@@ -38,9 +38,10 @@ class Plan:
 
 
 def settings_key(study: StudySpec, params: dict) -> str:
-    """``<study>-<digest>``: the digest of the study's settings, the fit section and the simulator's."""
-    settings = [params.get("fit"), params["calibrate"]["studies"][study.name], params.get("generate"),
-                params.get("presets"), params.get("recover")]
+    """``<study>-<digest>``: the digest of the study's settings (but its number of fits: more fits extend a study),
+    the fit section and the simulator's."""
+    own = {k: v for k, v in params["calibrate"]["studies"][study.name].items() if k != "fits"}
+    settings = [params.get("fit"), own, params.get("generate"), params.get("presets"), params.get("recover")]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
     return f"{study.name}-{digest[:12]}"
 

@@ -10,12 +10,13 @@ ranks piled at both ends mean intervals too narrow, in the middle too wide, at o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from arviz_stats.ecdf_utils import ecdf_pit
+from arviz_stats.ecdf_utils import compute_ecdf, get_pointwise_confidence_band, simulate_confidence_bands
 
 BAND_PROB = 0.95
-BAND_SIMULATIONS = 1000
+MIN_SIMULATIONS = 1000  # draws of a uniform sample's ECDF that the band is simulated from (at least)
 BAND_SEED = 214  # the band is simulated: a fixed seed gives the same band for the same number of fits
 
 
@@ -82,7 +83,34 @@ class Uniformity:
         return bool(np.all((self.ecdf >= self.lower) & (self.ecdf <= self.upper)))
 
 
-def uniformity(ranks: np.ndarray, draws: int, seed: int = 0) -> Uniformity:
+def family_prob(quantities: int, prob: float = BAND_PROB) -> float:
+    """The band probability per quantity that makes ``quantities`` bands hold together with ``prob`` (Bonferroni).
+
+    With 47 quantities and 95% bands each, a calibrated model would see about two quantities leave
+    their band by chance; with ``1 - 0.05 / 47`` each, all stay inside 95% of the time.
+    """
+    return 1 - (1 - prob) / max(quantities, 1)
+
+
+@lru_cache(maxsize=64)
+def band(fits: int, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The simultaneous ``prob`` band of the ECDF of ``fits`` uniform values (Säilynoja et al. 2022, arviz-stats).
+
+    Returns
+    -------
+    points, lower, upper : numpy.ndarray
+        Evaluation points in [0, 1] and the band there.
+    """
+    simulations = max(MIN_SIMULATIONS, int(np.ceil(20 / (1 - prob))))  # enough to place the band's quantile
+    inner = np.arange(1, fits) / fits
+    pointwise = simulate_confidence_bands(fits, 1, inner, prob, simulations, np.random.default_rng(BAND_SEED))
+    lower, upper = get_pointwise_confidence_band(pointwise, fits, inner)
+    ends = ([0.0], [1.0])
+    return (np.concatenate([ends[0], inner, ends[1]]), np.concatenate([ends[0], lower, ends[1]]),
+            np.concatenate([ends[0], upper, ends[1]]))
+
+
+def uniformity(ranks: np.ndarray, draws: int, prob: float = BAND_PROB, seed: int = 0) -> Uniformity:
     """Whether ranks are uniform, by the ECDF of their randomised PIT values against a simultaneous band.
 
     Parameters
@@ -91,6 +119,8 @@ def uniformity(ranks: np.ndarray, draws: int, seed: int = 0) -> Uniformity:
         One rank per simulation, each on ``0..draws``.
     draws : int
         ``L``.
+    prob : float
+        The band's probability (:func:`family_prob` for one of several quantities).
     seed : int
         For the randomisation within rank bins.
 
@@ -99,7 +129,9 @@ def uniformity(ranks: np.ndarray, draws: int, seed: int = 0) -> Uniformity:
     Uniformity
     """
     pit = randomised_pit(ranks, draws, np.random.default_rng(seed))
-    points, ecdf, lower, upper = ecdf_pit(pit, BAND_PROB, BAND_SIMULATIONS, rng=np.random.default_rng(BAND_SEED))
+    points, lower, upper = band(len(pit), prob)
+    ecdf = compute_ecdf(pit, points)
+    ecdf[0], ecdf[-1] = 0.0, 1.0
     return Uniformity(points, ecdf, lower, upper, _shape(points, ecdf, lower, upper))
 
 

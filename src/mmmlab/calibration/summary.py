@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.calibration.coverage import coverage_table
-from mmmlab.calibration.ranks import Uniformity, uniformity
+from mmmlab.calibration.ranks import Uniformity, family_prob, uniformity
 
 SUBSETS = {"all fits": lambda r: True, "gates passed": lambda r: bool(r.get("gates_passed"))}
 
@@ -44,6 +44,8 @@ def sbc_uniformity(records: list[dict], draws: int) -> dict[str, dict[str, Unifo
     -------
     dict
         Subset name -> quantity -> :class:`~.ranks.Uniformity` (a subset with fewer than 2 fits is left out).
+        Each band is Bonferroni-adjusted over the quantities (:func:`~.ranks.family_prob`), so that a
+        calibrated model keeps every quantity inside 95% of the time.
     """
     out = {}
     for subset, keep in SUBSETS.items():
@@ -51,7 +53,8 @@ def sbc_uniformity(records: list[dict], draws: int) -> dict[str, dict[str, Unifo
         if len(chosen) < 2:
             continue
         quantities = list(chosen[0]["ranks"])
-        out[subset] = {q: uniformity(np.array([r["ranks"][q] for r in chosen]), draws) for q in quantities}
+        prob = family_prob(len(quantities))  # every quantity inside its band together 95% of the time
+        out[subset] = {q: uniformity(np.array([r["ranks"][q] for r in chosen]), draws, prob) for q in quantities}
     return out
 
 

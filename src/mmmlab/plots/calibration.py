@@ -36,8 +36,7 @@ def rank_ecdf_difference(checks: dict[str, Uniformity], title: str) -> Figure:
     fig, axes = plt.subplots(rows, COLUMNS, figsize=(3.2 * COLUMNS, 2.4 * rows), squeeze=False, sharex=True)
     for ax, name in zip(axes.flat, names):
         c = checks[name]
-        ax.fill_between(c.points, c.lower - c.points, c.upper - c.points, color="0.85", step="post",
-                        label=f"{BAND_PROB:.0%} simultaneous band")
+        ax.fill_between(c.points, c.lower - c.points, c.upper - c.points, color="0.85", step="post")
         ax.step(c.points, c.ecdf - c.points, where="post", color=INSIDE if c.inside else OUTSIDE, lw=1.2)
         ax.axhline(0, color="0.5", lw=0.6)
         ax.set_title(name, fontsize=9, color="black" if c.inside else OUTSIDE)
@@ -46,7 +45,8 @@ def rank_ecdf_difference(checks: dict[str, Uniformity], title: str) -> Figure:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel("fractional rank", fontsize=8)
-    fig.suptitle(f"{title}: ECDF of ranks minus uniform (red: outside the band)", fontsize=11)
+    fig.suptitle(f"{title}: ECDF of ranks minus uniform; grey: the band holding every quantity together "
+                 f"{BAND_PROB:.0%} of the time (red: outside it)", fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,13 @@ from mmmlab.tracking.identity import SEP, relative
 from mmmlab.tracking.store import BATCH, _client, tracking_uri
 
 TRACE_FOLDER = "model"  # the fit run's trace: model/mmm_fit.nc
+
+
+def metric_key(name: str) -> str:
+    """``name`` as MLflow accepts it: ``"ranks.decay (TV)"`` -> ``"ranks.decay.TV"``, brackets to dots, other
+    characters MLflow refuses dropped."""
+    text = name.replace(" (", ".").replace("[", ".").replace(")", "").replace("]", "")
+    return re.sub(r"[^0-9A-Za-z_\-. :/]", "", text)
 
 
 def _param_value(value: Any) -> str:
@@ -79,7 +87,8 @@ def log_child_run(name: str, params: dict[str, Any], metrics: dict[str, float], 
     child = client.create_run(parent.info.experiment_id, run_name=name,
                               tags={"mlflow.parentRunId": parent.info.run_id})
     at = int(time.time() * 1000)
-    values = [Metric(k, float(v), at, 0) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
+    values = [Metric(metric_key(k), float(v), at, 0) for k, v in metrics.items()
+              if v is not None and math.isfinite(float(v))]
     texts = [Param(k, _param_value(v)) for k, v in params.items()]
     for i in range(0, max(len(values), len(texts)), BATCH):
         client.log_batch(child.info.run_id, metrics=values[i : i + BATCH], params=texts[i : i + BATCH])
@@ -95,7 +104,7 @@ def log_metrics(metrics: dict[str, float]) -> None:
     metrics : dict of str to float
         Metric name to value, logged to the active run; None values are skipped too.
     """
-    clean = [(k, float(v)) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
+    clean = [(metric_key(k), float(v)) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
     for i in range(0, len(clean), BATCH):
         mlflow.log_metrics(dict(clean[i : i + BATCH]))
 
