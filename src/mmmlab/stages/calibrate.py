@@ -57,6 +57,8 @@ def run(params: dict, fresh: bool = False) -> str:
         page = report.build(study, plan.description, records)
         folder = output_path(f"{REPORTS}/{study.name}")
         report.write(folder, page)  # replaces the previous report as a whole
-        tracking.log_metrics({f"calibrate.{k}": v for k, v in page.metrics.items()})
+        if not todo:  # nothing ran: the running count still says where the study stands
+            tracking.log_step("calibrate.fits_done", done, done)
+        tracking.log_metrics({f"calibrate.{k}": v for k, v in page.metrics.items() if k != "fits_done"})
         tracking.log_artifacts(folder, "calibration")
     return report.summary_line(study, page.metrics, f"{REPORTS}/{study.name}/index.html")
