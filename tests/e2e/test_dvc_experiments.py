@@ -197,7 +197,7 @@ def test_a_forced_rerun_writes_the_same_outputs_and_imports_only_its_deps(queued
     # last bits (so can the draws): compare runs of the cached code
     sh(root, "dvc", "repro", "--force", "--single-item", "fit")
     sh(root, "dvc", "repro")
-    assert UP_TO_DATE in sh(root, "dvc", "status")
+    assert UP_TO_DATE in sh(root, "dvc", "status", "dvc.yaml")
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
     metrics = {path for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"].values()
                for item in stage.get("metrics", []) for path in item}
@@ -209,7 +209,7 @@ def test_a_forced_rerun_writes_the_same_outputs_and_imports_only_its_deps(queued
         out = sh(root, "dvc", "repro", "--force", "--single-item", stage)
         assert f"Running stage '{stage}'" in out
         uncovered[stage] = sorted(f for f in _imported_files(out) if not _covered(f, deps[stage]))
-        status = sh(root, "dvc", "status")
+        status = sh(root, "dvc", "status", "dvc.yaml")
         assert UP_TO_DATE in status, f"after a forced {stage}:\n{status[:3000]}"
     monkeypatch.delenv("PYTHONPROFILEIMPORTTIME")
     print(f"five stages forced: {time.perf_counter() - t0:.0f} s")

@@ -188,4 +188,4 @@ def test_every_stage_stopped_at_any_moment_keeps_all_previous_or_all_new_outputs
 
     out = sh(root, "dvc", "repro")
     assert "ERROR" not in out
-    assert UP_TO_DATE in sh(root, "dvc", "status")
+    assert UP_TO_DATE in sh(root, "dvc", "status", "dvc.yaml")

@@ -25,6 +25,7 @@ compile lock and Numba's file cache are not safe with several processes compilin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +41,7 @@ from mmmlab.errors import UserInputError
 SCALES = ("channel_scale", "target_scale")  # pymc-marketing's pm.Data holding the scales
 # trace attributes (pymc-marketing's) that a swapped design must share with the compiled one
 STRUCTURE = ("channel_columns", "control_columns", "yearly_seasonality", "adstock", "saturation")
+EACH_FIT_ENV = "MMMLAB_COMPILE_EACH_FIT"  # "1": compile for every fit (the calibration benchmark's baseline)
 CONTRIBUTIONS = "channel_contribution_original_scale"  # per period and channel, in sales
 MU = "mu"  # the likelihood's mean per period, on pymc-marketing's scale
 
@@ -317,7 +319,8 @@ def prior_draws(mmm, n: int, seed: int) -> xr.Dataset:
 def compiled_for(key: str, spec: FitSpec, d: Design) -> CompiledFit:
     """This process's :class:`CompiledFit` for ``key``: built and compiled on the first call, then reused.
 
-    A worker keeps one compiled model, the last key's: a new key replaces it.
+    A worker keeps one compiled model, the last key's: a new key replaces it. With ``MMMLAB_COMPILE_EACH_FIT=1``
+    every call builds and compiles afresh (the baseline of ``python -m mmmlab.benchmarks calibrate``).
 
     Parameters
     ----------
@@ -331,6 +334,8 @@ def compiled_for(key: str, spec: FitSpec, d: Design) -> CompiledFit:
     -------
     CompiledFit
     """
+    if os.environ.get(EACH_FIT_ENV) == "1":
+        return CompiledFit.build(spec, d)
     if key not in _compiled:
         _compiled.clear()
         _compiled[key] = CompiledFit.build(spec, d)

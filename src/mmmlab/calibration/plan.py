@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mmmlab.calibration.runner import Task
 from mmmlab.config.calibrate import StudyKind, StudySpec
@@ -39,11 +40,14 @@ class Plan:
 
 def settings_key(study: StudySpec, params: dict) -> str:
     """``<study>-<digest>``: the digest of the study's settings (but its number of fits: more fits extend a study),
-    the fit section and the simulator's."""
+    the fit, simulator and recovery sections, and the package's source (records made by other code are stale)."""
     own = {k: v for k, v in params["calibrate"]["studies"][study.name].items() if k != "fits"}
     settings = [params.get("fit"), own, params.get("generate"), params.get("presets"), params.get("recover")]
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{study.name}-{digest[:12]}"
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    return f"{study.name}-{digest.hexdigest()[:12]}"
 
 
 def plan_for(study: StudySpec, params: dict) -> Plan:

@@ -1,0 +1,82 @@
+"""Calibration throughput: Bayesian fits per hour of the SBC study on the default design.
+
+Each configuration runs ``mmmlab calibrate`` (the ``sbc_default`` study with ``FITS`` fits and its own sampler
+settings from params.yaml) in a fresh project folder and a fresh process: with 1 and 2 single-threaded workers,
+each compiling the model once and swapping data between fits, and with 2 workers compiling for every fit
+(``MMMLAB_COMPILE_EACH_FIT=1``). The wall time is the whole command's (cluster start, the driver's prior draws,
+the workers' compiles, the fits, the report); fits per hour = fits / wall.
+
+    python -m mmmlab.benchmarks calibrate      # writes reports/benchmarks/calibrate.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUTPUT = "reports/benchmarks/calibrate.json"
+FITS = 12
+CONFIGS = {"1 worker, compile once": (1, False), "2 workers, compile once": (2, False),
+           "2 workers, compile per fit": (2, True)}
+
+
+def run() -> Path:
+    from mmmlab.config import project_root
+
+    root = project_root()
+    rows = []
+    for name, (workers, each_fit) in CONFIGS.items():
+        print(f"benchmark calibrate: {name}", file=sys.stderr, flush=True)
+        rows.append({"config": name, "workers": workers, "compile_per_fit": each_fit,
+                     **_measure(root / "params.yaml", workers, each_fit)})
+        _write(rows)  # after every row, so a stopped benchmark keeps what it measured
+    return _write(rows)
+
+
+def _measure(params_file: Path, workers: int, each_fit: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="mmmlab-bench-calibrate-") as tmp:
+        shutil.copy(params_file, Path(tmp) / "params.yaml")
+        env = {**os.environ, "MMMLAB_COMPILE_EACH_FIT": "1" if each_fit else "0",
+               "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"}
+        command = [sys.executable, "-m", "mmmlab.cli", "calibrate", "--study", "sbc_default",
+                   "--set", f"calibrate.studies.sbc_default.fits={FITS}", "--set", f"calibrate.cluster.workers={workers}"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        records = [json.loads(p.read_text()) for p in (Path(tmp) / "models/calibration/sbc_default").glob("fit-*.json")]
+        seconds = [r["seconds"] for r in records if "seconds" in r]
+        return {"fits": len(records), "wall_s": wall, "fits_per_hour": 3600 * len(records) / wall,
+                "wall_s_per_fit": wall / len(records), "worker_s_per_fit_mean": sum(seconds) / len(seconds),
+                "gates_passed": sum(bool(r.get("gates_passed")) for r in records),
+                "summary": proc.stdout.strip().splitlines()[-1]}
+
+
+def _write(rows: list[dict]) -> Path:
+    from mmmlab.config import load_params, resolve
+    from mmmlab.files import write_json
+
+    by = {r["config"]: r for r in rows}
+    one, two = by.get("1 worker, compile once", {}), by.get("2 workers, compile once", {})
+    speedup = two["fits_per_hour"] / one["fits_per_hour"] if "fits_per_hour" in one and "fits_per_hour" in two else None
+    sampler = load_params()["calibrate"]["studies"]["sbc_default"]["sampler"]
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_at_end": os.getloadavg()},
+        "notes": f"sbc_default study, {FITS} fits per row, sampler {sampler}; one fresh project and process per row; "
+                 "wall_s is the whole `mmmlab calibrate` command. Aims (issue 16): at least 240 fits per hour with "
+                 "2 workers, and 2 workers at least 1.7x one.",
+        "two_workers_over_one": speedup,
+        "runs": rows,
+    }
+    path = resolve(OUTPUT)
+    write_json(path, result)
+    return path
