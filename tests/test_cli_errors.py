@@ -3,6 +3,7 @@ and the outputs of the previous successful run left byte for byte as they were."
 
 from __future__ import annotations
 
+import datetime
 import shutil
 import sqlite3
 import subprocess
@@ -169,6 +170,34 @@ def test_check_with_a_bad_csv_fails_cleanly(generated, case):
     assert not (root / "reports" / "data_check").exists()
 
 
+# --------------------------------------------------------------------------- a user's broken file, in the model stages
+WEEKLY = "date,y,x1,x2\n" + "".join(f"{date.isoformat()},{1000 + 7 * w},{10 + w % 5},{w % 3}\n" for w, date in
+                                    enumerate(datetime.date(2020, 1, 6) + datetime.timedelta(weeks=i) for i in range(48)))
+BROKEN_FILES = {  # the issue's cases: each one line saying what to do, exit 2, nothing written
+    "binary": (bytes(range(256)) * 8, "not a text CSV file"),
+    "latin-1": (WEEKLY.replace("x1", "x\xe9", 1).encode("latin-1"), "set data.encoding"),
+    "1e308": (WEEKLY.replace(",1007,", ",1e308,").encode(), "beyond the largest amount"),
+    "semicolons": (WEEKLY.replace(",", ";").encode(), "set data.separator"),
+}
+
+
+@pytest.mark.parametrize("stage", ["recover", "fit"])
+@pytest.mark.parametrize("case", BROKEN_FILES)
+def test_a_broken_file_stops_recover_and_fit_with_one_line(generated, stage, case):
+    root, before = generated
+    content, fragment = BROKEN_FILES[case]
+    bad = root / "bad.csv"
+    bad.write_bytes(content)
+    try:
+        message = _fails_cleanly(root, before, [
+            stage, "--set", f"data.path={bad}", "--set", "data.date=date", "--set", "data.target=y",
+            "--set", "data.channels=[x1, x2]", "--set", "data.controls=[]", "--set", "data.truth=null",
+            "--set", "recover.baseline.form=additive"])
+    finally:
+        bad.unlink()
+    assert fragment in message, message
+
+
 # --------------------------------------------------------------------------- the installed command
 def test_installed_command_exits_2_with_one_line(generated):
     root, before = generated
@@ -205,7 +234,7 @@ UNKNOWN_KEYS = {
     "generate, typo in fit": (["generate", "--set", "fit.sampler.drawz=2000"],
                               "fit.sampler.drawz: unknown key (did you mean fit.sampler.draws?)"),
     "check, unknown section": (["check", "--set", "foo.bar=1"],
-                               "foo: unknown key (known: check, data, fit, generate, presets, recover, report, tracking)"),
+                               "foo: unknown key (known: calibrate, check, data, fit, generate, presets, recover, report, tracking)"),
     "pipeline, typo in a preset": (["pipeline", "--set", "presets.identifiable.noise.sdd=0"],
                                    "presets.identifiable.noise.sdd: unknown key (did you mean presets.identifiable.noise.sd?)"),
     "report, the old HDI key": (["report", "--set", "report.hdi_prob=0.9"],
