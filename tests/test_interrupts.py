@@ -122,6 +122,7 @@ class _Sampler:
     def __init__(self, draws: int, interrupt: bool = False, fail: bool = False):
         self.draws, self.interrupt, self.fail = draws, interrupt, fail
         self.predicted = False
+        self.model = SimpleNamespace(initial_point=lambda: {"x": np.zeros(3)})  # 3 parameters, fewer than the periods
 
     def build_model(self, X, y):
         pass
@@ -153,7 +154,7 @@ def spec():
     return fit_spec(load_params(REPO / "params.yaml", ("fit.sampler.chains=2", "fit.sampler.draws=100")))
 
 
-DESIGN = SimpleNamespace(X=None, y=None)
+DESIGN = SimpleNamespace(X=[None] * 50, y=None)  # 50 periods
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["partial draws", "then an error"])
