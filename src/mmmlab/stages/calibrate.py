@@ -18,7 +18,7 @@ from mmmlab.calibration.plan import child_metrics, child_params, plan_for
 from mmmlab.calibration.progress import Progress
 from mmmlab.calibration.runner import pending, run_tasks
 from mmmlab.calibration.store import ResultStore
-from mmmlab.config import flatten, output_path
+from mmmlab.config import flatten, output_path, relative
 from mmmlab.config.calibrate import calibrate_spec
 
 MODELS = "models/calibration"
@@ -61,4 +61,4 @@ def run(params: dict, fresh: bool = False) -> str:
             tracking.log_step("calibrate.fits_done", done, done)
         tracking.log_metrics({f"calibrate.{k}": v for k, v in page.metrics.items() if k != "fits_done"})
         tracking.log_artifacts(folder, "calibration")
-    return report.summary_line(study, page.metrics, f"{REPORTS}/{study.name}/index.html")
+    return report.summary_line(study, page.metrics, f"{relative(folder)}/index.html")
