@@ -36,7 +36,8 @@ def run(params: dict, fresh: bool = False) -> str:
         if fresh:
             store.clear()
         if store.claim(plan.key):
-            click.echo(f"{study.name}: the settings or the code changed since the stored fits; starting afresh", err=True)
+            click.echo(f"{study.name}: the settings or the code changed since the stored fits; starting afresh",
+                       err=True)
         todo = pending(plan.tasks, store)
         done = len(plan.tasks) - len(todo)
         if todo:
