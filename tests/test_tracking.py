@@ -326,3 +326,14 @@ def test_importing_mmmlab_does_not_import_pymc_marketing():
     code = "import sys, mmmlab; assert callable(mmmlab.load_fit); print('pymc_marketing' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_stages_opening_a_new_store_at_once_all_succeed(project):
+    """Two queued experiments starting on a project without a store: opening it (creating and migrating its tables)
+    is serialised, so none fails on a migration another one is running (without the lock all four failed)."""
+    code = "from mmmlab.tracking.store import _client; print(len(_client().search_experiments()))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]
+    assert all(code == 0 and out == "1" for code, out, _ in results), [err[-500:] for _, _, err in results]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -57,11 +58,20 @@ def artifact_root(uri: str) -> str | None:
 
 
 def _client() -> mlflow.MlflowClient:
-    """A client of :func:`tracking_uri` (also made the fluent API's); a new SQLite store keeps artifacts beside it."""
+    """A client of :func:`tracking_uri` (also made the fluent API's); a new SQLite store keeps artifacts beside it.
+
+    Opening a SQLite store creates or upgrades its tables; two stages doing it at once (two queued
+    experiments starting on a project without a store) would both run the same migration and one
+    would fail. So a store is opened under an exclusive lock on ``<store>.lock``, beside it.
+    """
     uri = tracking_uri()
     root = artifact_root(uri)
-    if root and not Path(uri.removeprefix("sqlite:///").split("?")[0]).exists():
-        _sqlite_store(uri, root)  # creates the file: even its Default experiment keeps artifacts beside it
+    if root:
+        path = Path(uri.removeprefix("sqlite:///").split("?")[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            _sqlite_store(uri, root)  # creates or upgrades the tables; a new store keeps artifacts beside it
     mlflow.set_tracking_uri(uri)
     return mlflow.MlflowClient(uri)
 
