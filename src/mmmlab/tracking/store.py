@@ -62,14 +62,16 @@ def _client() -> mlflow.MlflowClient:
 
     Opening a SQLite store creates or upgrades its tables; two stages doing it at once (two queued
     experiments starting on a project without a store) would both run the same migration and one
-    would fail. So a store is opened under an exclusive lock on ``<store>.lock``, beside it.
+    would fail. So a store is opened under an exclusive lock on ``mlartifacts/.<store>.lock`` (in the
+    artifacts folder beside it, which is never committed).
     """
     uri = tracking_uri()
     root = artifact_root(uri)
     if root:
         path = Path(uri.removeprefix("sqlite:///").split("?")[0])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(path.name + ".lock"), "a") as lock:
+        artifacts = path.resolve().parent / ARTIFACTS
+        artifacts.mkdir(parents=True, exist_ok=True)
+        with open(artifacts / f".{path.name}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             _sqlite_store(uri, root)  # creates or upgrades the tables; a new store keeps artifacts beside it
     mlflow.set_tracking_uri(uri)
