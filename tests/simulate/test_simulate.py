@@ -226,6 +226,8 @@ def quiet_tracking(monkeypatch):
     monkeypatch.setattr(generate.tracking, "stage_run", stage_run)
     monkeypatch.setattr(generate.tracking, "log_metrics", lambda *a, **k: None)
     monkeypatch.setattr(generate.tracking, "log_artifact", lambda *a, **k: None)
+    monkeypatch.setattr(generate.tracking, "set_tags", lambda *a, **k: None)
+    monkeypatch.setattr(generate.tracking, "log_dataset", lambda *a, **k: None)
     return generate
 
 
@@ -242,7 +244,7 @@ def test_generate_stage_same_seed_identical_bytes_different_seed_differs(project
     assert other[0] != first[0]
     assert other[1] != first[1]
     # no temporary files left beside the outputs
-    assert sorted(p.name for p in (project / "data").iterdir()) == ["mmm_data.csv", "truth.json"]
+    assert sorted(p.name for p in (project / "data").iterdir()) == ["lift_tests.csv", "mmm_data.csv", "truth.json"]
     assert not (project / "mlflow.db").exists()
     # the written CSV carries what the simulator produced
     written = pd.read_csv(csv)

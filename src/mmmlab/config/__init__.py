@@ -25,12 +25,12 @@ from mmmlab.config.loading import (
 from mmmlab.config.recover import RecoverySpec, recovery_spec
 from mmmlab.config.report import ReportSettings, report_settings
 from mmmlab.config.section import Section, check_number
-from mmmlab.config.simulation import SimulationSpec, generate_section, simulation_spec
+from mmmlab.config.simulation import GENERATED_LIFT_TESTS, SimulationSpec, generate_section, simulation_spec
 from mmmlab.config.tracking import TrackingSpec, experiment_name, tracking_spec
 from mmmlab.config.validation import validate
 
 __all__ = [
-    "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_TRUTH", "PARAMS_FILE", "CalibrateSpec", "CheckSpec", "DataSpec", "FitSpec",
+    "GENERATED_COLUMNS", "GENERATED_CSV", "GENERATED_LIFT_TESTS", "GENERATED_TRUTH", "PARAMS_FILE", "CalibrateSpec", "CheckSpec", "DataSpec", "FitSpec",
     "ModelSpec", "RecoverySpec", "ReportSettings", "SamplerSpec", "Section", "SimulationSpec", "StudySpec", "TrackingSpec",
     "calibrate_spec", "check_number", "check_spec", "data_spec", "experiment_name", "fit_spec", "flatten", "generate_section",
     "load_params", "output_path", "outputs_under", "project_root", "recovery_spec", "relative", "report_settings", "resolve", "set_key", "simulation_spec",

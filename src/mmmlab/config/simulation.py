@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmmlab.config.loading import deep_merge
 from mmmlab.config.section import Choice, Section, check_number, defaults, unknown_key
 from mmmlab.errors import UserInputError
+
+GENERATED_LIFT_TESTS = "data/lift_tests.csv"  # the lift-test readouts (a DVC out of the generate stage)
 
 
 class Frequency(Choice):
@@ -17,6 +20,13 @@ class Frequency(Choice):
 
     MS = "MS"
     W_MON = "W-MON"
+
+
+class LiftBoost(Choice):
+    """Whether a lift-test readout counts the window's linear experiment boost."""
+
+    EXCLUDE = "exclude"
+    INCLUDE = "include"
 
 
 # --------------------------------------------------------------------------- simulator spec
@@ -45,18 +55,25 @@ class SpendSpec:
 
 @dataclass(frozen=True)
 class ExperimentWindow:
+    """One experiment (a lift test): ``channel``'s spend times ``multiplier`` from ``start`` to ``end``."""
+
     channel: str
     start: pd.Timestamp
     end: pd.Timestamp
-    response_rate: float
+    multiplier: float  # default: the experiments' spend_multiplier
+    response_rate: float = 0.0  # drives the linear experiment boost
+
+    def rows(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """Which of ``dates`` (period starts) fall in the window."""
+        return np.asarray((dates >= self.start) & (dates <= self.end))
 
 
 @dataclass(frozen=True)
 class ExperimentSpec:
     """Spend experiments.
 
-    In a window the channel's spend is multiplied by ``spend_multiplier``; on top of the
-    extra spend's own (adstock + Hill) effect, sales gain
+    In a window the channel's spend is multiplied by the window's ``multiplier`` (default
+    ``spend_multiplier``); on top of the extra spend's own (adstock + Hill) effect, sales gain
     ``realism * (response_rate * extra_spend + base_lift * pre_experiment_spend)``.
     ``realism`` is the share of that expected linear experiment impact that really reaches
     sales: 0 removes the boost, 1 applies all of it.
@@ -66,6 +83,20 @@ class ExperimentSpec:
     base_lift: float
     realism: float
     windows: tuple[ExperimentWindow, ...]
+
+
+@dataclass(frozen=True)
+class LiftTestSpec:
+    """How each experiment window is read out as a lift test (``data/lift_tests.csv``).
+
+    The readout covers the window and ``follow_up_periods`` after it (clipped at the data's end);
+    its noise sd is ``relative_se`` times the noise-free lift; ``boost`` says whether the window's
+    linear experiment boost counts in it.
+    """
+
+    relative_se: float = 0.1
+    follow_up_periods: int = 3
+    boost: LiftBoost = LiftBoost.EXCLUDE
 
 
 @dataclass(frozen=True)
@@ -100,6 +131,7 @@ class SimulationSpec:
     spend: SpendSpec
     channels: tuple[ChannelSpec, ...]
     experiments: ExperimentSpec
+    lift_tests: LiftTestSpec
     economy: EconomySpec
     events: tuple[EventSpec, ...]
     baseline_level: float
@@ -162,6 +194,7 @@ def simulation_spec(params: dict) -> SimulationSpec:
         spend=_spend(g.section("spend")),
         channels=channels,
         experiments=_experiments(g.section("experiments"), names),
+        lift_tests=_lift_tests(g.section("lift_tests", optional=True)),
         economy=_economy(g.section("economy")),
         events=_events(g.get("events")),
         baseline_level=baseline.number("level", lo=0),
@@ -212,24 +245,42 @@ def _spend(s: Section) -> SpendSpec:
 
 
 def _experiments(s: Section, channels: tuple[str, ...]) -> ExperimentSpec:
-    windows = []
     raw_windows = s.get("windows") or []  # null: no experiments
     if not isinstance(raw_windows, list):
         raise UserInputError(f"{s.key('windows')}: expected a list of windows")
-    for i, raw in enumerate(raw_windows):
-        w = Section(raw, f"{s.key('windows')}.{i}")
-        channel = w.get("channel")
-        if channel not in channels:
-            raise UserInputError(f"{w.key('channel')}: {channel!r} is not a channel (known: {', '.join(channels)})")
-        start, end = w.date("start"), w.date("end")
-        if end < start:
-            raise UserInputError(f"{w.key('end')}: {end.date()} is before {w.key('start')} {start.date()}")
-        windows.append(ExperimentWindow(channel, start, end, w.number("response_rate", lo=0)))
+    multiplier = s.number("spend_multiplier", lo=0, lo_open=True)
+    windows = tuple(_window(Section(raw, f"{s.key('windows')}.{i}"), channels, multiplier)
+                    for i, raw in enumerate(raw_windows))
     return ExperimentSpec(
-        spend_multiplier=s.number("spend_multiplier", lo=0),
+        spend_multiplier=multiplier,
         base_lift=s.number("base_lift", lo=0),
         realism=s.number("realism", lo=0, hi=1),
-        windows=tuple(windows),
+        windows=windows,
+    )
+
+
+def _window(w: Section, channels: tuple[str, ...], multiplier: float) -> ExperimentWindow:
+    channel = w.get("channel")
+    if channel not in channels:
+        raise UserInputError(f"{w.key('channel')}: {channel!r} is not a channel (known: {', '.join(channels)})")
+    start, end = w.date("start"), w.date("end")
+    if end < start:
+        raise UserInputError(f"{w.key('end')}: {end.date()} is before {w.key('start')} {start.date()}")
+    return ExperimentWindow(
+        channel=channel,
+        start=start,
+        end=end,
+        multiplier=w.number("multiplier", multiplier, lo=0, lo_open=True),
+        response_rate=w.number("response_rate", defaults(ExperimentWindow).response_rate, lo=0),
+    )
+
+
+def _lift_tests(s: Section) -> LiftTestSpec:
+    d = defaults(LiftTestSpec)
+    return LiftTestSpec(
+        relative_se=s.number("relative_se", d.relative_se, lo=0),
+        follow_up_periods=s.number("follow_up_periods", d.follow_up_periods, lo=0, integer=True),
+        boost=s.choice("boost", LiftBoost, d.boost),
     )
 
 

@@ -2,11 +2,13 @@
 
 Vectorised across channels; the only loops run over time steps of recursions (spend smoothing,
 the monthly Markov chain) or over the few events and experiment windows. All randomness comes
-from one ``numpy.random.Generator`` seeded from the spec, drawn in a fixed order.
+from one ``numpy.random.Generator`` seeded from the spec, drawn in a fixed order; the lift-test
+readouts (:mod:`.lift_tests`) draw their noise from a generator of their own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +17,7 @@ import pandas as pd
 from mmmlab.config import SimulationSpec
 from mmmlab.dataset import EXPERIMENT_SEPARATOR
 from mmmlab.simulate.calendar import economy_states, months_per_period, period_events
+from mmmlab.simulate.lift_tests import LiftTest, lift_tests
 from mmmlab.transforms import geometric_adstock, hill
 
 
@@ -31,16 +34,16 @@ class Simulation:
         ``<channel>_Decay``/``_alpha``/``_gamma``/``_k``/``_Adstocked``/``_Impact``.
     truth : dict
         JSON-ready truth: ``freq``, ``seed``, ``preset``, per-channel ``channels`` parameters,
-        ``baseline`` (level, period growth, noise sd), ``experiments``, ``dates`` and the
-        per-period sales ``contributions`` (baseline, experiments, each channel) and ``noise``.
+        ``baseline`` (level, period growth, noise sd), ``experiments``, ``dates``, the
+        per-period sales ``contributions`` (baseline, experiments, each channel), ``noise`` and
+        ``lift_tests`` (each readout with its noise-free ``true_lift``).
+    lift_tests : tuple of LiftTest
+        One readout per experiment window that holds a period of the data.
     """
 
     frame: pd.DataFrame
     truth: dict
-
-
-
-
+    lift_tests: tuple[LiftTest, ...]
 
 
 def simulate(spec: SimulationSpec) -> Simulation:
@@ -74,9 +77,9 @@ def simulate(spec: SimulationSpec) -> Simulation:
     months = months_per_period(spec.freq)
     names = spec.channel_names
 
-    spend = _spend(spec, dates, months, rng)
-    planned = spend.copy()
-    spend, boost, exp_flag, exp_channel = _experiments(spec, dates, planned)
+    planned = _spend(spec, dates, months, rng)
+    spend, counterfactual, window_boost, exp_flag, exp_channel = _experiments(spec, dates, planned)
+    boost = window_boost.sum(axis=0)
     decay = np.array([c.decay for c in spec.channels])
     alpha = np.array([c.alpha for c in spec.channels])
     gamma = np.array([c.gamma for c in spec.channels])
@@ -94,6 +97,7 @@ def simulate(spec: SimulationSpec) -> Simulation:
     sales = _round(noise * (baseline + impact.sum(axis=1) + boost), spec.sales_round_to)
 
     frame = _frame(spec, dates, spend, sales, economy, event_names, exp_flag, exp_channel, adstocked, impact)
+    tests = lift_tests(spec, dates, spend, counterfactual, window_boost)
     truth = {
         "freq": spec.freq,
         "seed": spec.seed,
@@ -111,8 +115,9 @@ def simulate(spec: SimulationSpec) -> Simulation:
             **{name: impact[:, j].tolist() for j, name in enumerate(names)},
         },
         "noise": noise.tolist(),
+        "lift_tests": [dataclasses.asdict(t) for t in tests],
     }
-    return Simulation(frame=frame, truth=truth)
+    return Simulation(frame=frame, truth=truth, lift_tests=tests)
 
 
 def _round(values: np.ndarray, unit: float) -> np.ndarray:
@@ -138,27 +143,35 @@ def _spend(spec: SimulationSpec, dates: pd.DatetimeIndex, months: float, rng) ->
 
 
 def _experiments(spec: SimulationSpec, dates: pd.DatetimeIndex, planned: np.ndarray):
-    """Apply the spend multiplier in each window; the linear boost; the experiment flags."""
+    """Each window multiplies its channel's spend by its multiplier; the linear boost; the experiment flags.
+
+    Overlapping windows on one channel multiply together. Returns the observed spend; per window,
+    its channel's spend without that window's extra spend (the lift test's counterfactual) and
+    its boost, both (windows, periods); the ``Is_Experiment`` and ``Experiment_Channel`` columns.
+    """
     e = spec.experiments
-    index = {name: j for j, name in enumerate(spec.channel_names)}
-    spend, boost = planned.copy(), np.zeros(len(dates))
-    channel_label = np.full(len(dates), "", dtype=object)
-    for w in e.windows:
-        rows = (dates >= w.start) & (dates <= w.end)
-        j = index[w.channel]
-        spend[rows, j] = planned[rows, j] * e.spend_multiplier
-        extra = spend[rows, j] - planned[rows, j]
-        boost[rows] += e.realism * (w.response_rate * extra + e.base_lift * planned[rows, j])
-        channel_label[rows] = np.where(channel_label[rows] == "", w.channel, channel_label[rows] + EXPERIMENT_SEPARATOR + w.channel)
+    n = len(dates)
+    columns = np.array([spec.channel_names.index(w.channel) for w in e.windows], dtype=int)
+    rows = np.array([w.rows(dates) for w in e.windows], dtype=bool).reshape(len(e.windows), n)
+    factor = np.where(rows, np.array([w.multiplier for w in e.windows])[:, None], 1.0)  # (windows, periods)
+    spend = planned.copy()
+    for j in set(columns):
+        spend[:, j] = planned[:, j] * factor[columns == j].prod(axis=0)
+    index = np.arange(len(columns))
+    # a window's counterfactual: its channel's planned spend times every factor on it but its own
+    without = [factor[(columns == j) & (index != i)].prod(axis=0) for i, j in enumerate(columns)]
+    counterfactual = planned[:, columns].T * np.reshape(without, factor.shape)
+    extra = spend[:, columns].T - counterfactual
+    rate = np.array([w.response_rate for w in e.windows])[:, None]
+    boost = rows * e.realism * (rate * extra + e.base_lift * counterfactual)
+
+    channel_label = np.full(n, "", dtype=object)
+    for w, r in zip(e.windows, rows):
+        label = channel_label[r]
+        channel_label[r] = np.where(label == "", w.channel, label + EXPERIMENT_SEPARATOR + w.channel)
     flag = (channel_label != "").astype(int)
     channel_label[flag == 0] = "None"
-    return spend, boost, flag, channel_label
-
-
-
-
-
-
+    return spend, counterfactual, boost, flag, channel_label
 
 
 def _frame(spec, dates, spend, sales, economy, event_names, exp_flag, exp_channel, adstocked, impact) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from mmmlab import tracking
 from mmmlab.config import (
     GENERATED_COLUMNS,
     GENERATED_CSV,
+    GENERATED_LIFT_TESTS,
     GENERATED_TRUTH,
     data_spec,
     flatten,
@@ -19,17 +20,17 @@ from mmmlab.config import (
 )
 from mmmlab.dataset import load_dataset
 from mmmlab.files import OutputSet, write_json
-from mmmlab.simulate import Simulation, simulate
+from mmmlab.simulate import Simulation, readout_frame, simulate
 
 METRICS = "reports/generate/metrics.json"
 
 
 def run(params: dict) -> str:
-    """Simulate, write the CSV, truth.json and the metrics, log the run; returns a one-line summary.
+    """Simulate, write the CSV, truth.json, the lift tests and the metrics, log the run; returns a one-line summary.
 
-    The three files are one :class:`~mmmlab.files.OutputSet`: they replace their previous versions
-    together at the end, so a failure or an interrupt never leaves a CSV beside the truth of
-    another dataset.
+    The four files are one :class:`~mmmlab.files.OutputSet`: they replace their previous versions
+    together at the end, so a failure or an interrupt never leaves a CSV beside the truth (or the
+    lift tests) of another dataset.
 
     Parameters
     ----------
@@ -48,12 +49,15 @@ def run(params: dict) -> str:
     """
     spec = simulation_spec(params)  # validates everything before anything is written
     logged = flatten(generate_section(params), "data")
-    csv, truth, metrics_file = (output_path(p) for p in (GENERATED_CSV, GENERATED_TRUTH, METRICS))
+    csv, truth, lift_tests, metrics_file = (
+        output_path(p) for p in (GENERATED_CSV, GENERATED_TRUTH, GENERATED_LIFT_TESTS, METRICS)
+    )
     # the dataset is this stage's output: it is logged once written, not when the run opens
-    with tracking.stage_run("generate", params, logged), OutputSet([csv, truth, metrics_file]) as out:
+    with tracking.stage_run("generate", params, logged), OutputSet([csv, truth, lift_tests, metrics_file]) as out:
         sim = simulate(spec)
         sim.frame.to_csv(out.path(csv), index=False)
         write_json(out.path(truth), sim.truth)
+        readout_frame(sim.lift_tests).to_csv(out.path(lift_tests), index=False)
         metrics = summary_metrics(sim)
         write_json(out.path(metrics_file), metrics)
 
@@ -64,6 +68,7 @@ def run(params: dict) -> str:
         tracking.log_dataset(dataset, context="generate")
         tracking.log_metrics({f"data.{k}": v for k, v in metrics.items()})
         tracking.log_artifact(out.path(truth))
+        tracking.log_artifact(out.path(lift_tests))
         tracking.log_artifact(out.path(metrics_file))
         out.commit()
     return f"generated {metrics['n_periods']} periods into {GENERATED_CSV}, mean sales {metrics['sales_mean']:,.0f}"
