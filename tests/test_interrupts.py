@@ -151,7 +151,8 @@ class _Sampler:
 
 @pytest.fixture
 def spec():
-    return fit_spec(load_params(REPO / "params.yaml", ("fit.sampler.chains=2", "fit.sampler.draws=100")))
+    return fit_spec(load_params(REPO / "params.yaml", ("fit.sampler.chains=2", "fit.sampler.draws=100",
+                                                                "fit.sampler.reruns=0")))
 
 
 DESIGN = SimpleNamespace(X=[None] * 50, y=None)  # 50 periods
@@ -180,7 +181,7 @@ def test_fewer_draws_than_asked_count_as_an_interrupt(spec):
 def test_all_draws_go_on_to_the_predictive_and_warnings_are_shown(spec):
     mmm = _Sampler(draws=100)
     with interrupts.handled(), pytest.warns(UserWarning, match="chain dimension"):
-        timings = sampling.sample(mmm, DESIGN, spec)
+        timings, _ = sampling.sample(mmm, DESIGN, spec)
     assert mmm.predicted and set(timings) >= {"sample_wall_s", "posterior_predictive_s"}
 
 

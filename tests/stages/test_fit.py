@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from mmmlab import bayes
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
+from mmmlab.diagnostics import check_convergence
 from mmmlab.errors import GateFailure, UserInputError
 from mmmlab.stages import fit, generate
 
@@ -79,7 +81,8 @@ def _prior_as_posterior(mmm, d, spec):
     mmm.idata["/fit_data"] = mmm.create_fit_data(d.X, d.y)
     mmm.set_idata_attrs(mmm.idata)
     mmm.is_fitted_ = True
-    return {"build_s": 0.0, "prior_s": 0.0, "sample_wall_s": 1.0, "sampling_s": 1.0, "posterior_predictive_s": 0.0}
+    timings = {"build_s": 0.0, "prior_s": 0.0, "sample_wall_s": 1.0, "sampling_s": 1.0, "posterior_predictive_s": 0.0}
+    return timings, [bayes.Attempt(spec.sampler, check_convergence(mmm.idata, spec.gates), 1.0)]
 
 
 def _rewrite_truth_dates(path, change) -> list[str]:
@@ -178,3 +181,20 @@ def _posterior(path) -> dict:
     with xr.open_datatree(path) as tree:
         posterior = tree["posterior"].to_dataset()
         return {name: posterior[name].values.copy() for name in posterior.data_vars if "date" not in posterior[name].dims}
+
+
+def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project):
+    """A real (tiny) fit whose ESS gate cannot be met: the rerun goes through pymc-marketing's fit a second time."""
+    params = load_params(project / "params.yaml", (*SHORT, "generate.end=2019-12-31", "fit.sampler.chains=2",
+                                                   "fit.sampler.draws=30", "fit.sampler.tune=30",
+                                                   "fit.gates.ess_bulk_min=100000", "fit.sampler.reruns=1"))
+    generate.run(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit.run(params)
+    report = json.loads((project / "reports" / "fit" / "convergence.json").read_text())
+    attempts = report["attempts"]
+    assert [(a["draws"], a["tune"], a["random_seed"]) for a in attempts] == [(30, 30, 123), (60, 60, 124)]
+    assert all("min_ess_bulk" in a["failed"] for a in attempts) and not report["passed"]
+    assert report["metrics"]["sampling_attempts"] == 2
+    assert bayes.load_fit(project / "models" / "mmm_fit.nc").idata["posterior"].sizes["draw"] == 60

@@ -17,7 +17,7 @@ from mmmlab.bayes.contraction import (
 from mmmlab.bayes.design_matrix import DATE, TARGET, Design, design
 from mmmlab.bayes.io import load_fit, save_fit
 from mmmlab.bayes.priors import TRUNCATION, l_max
-from mmmlab.bayes.sampling import sample
+from mmmlab.bayes.sampling import Attempt, sample, until_gates_pass
 from mmmlab.bayes.summaries import (
     adstock_truncation,
     estimate_tables,
@@ -40,5 +40,5 @@ __all__ = [
     "DATE", "TARGET", "TRUNCATION", "Design", "adstock_of", "adstock_truncation", "build_mmm", "missing_sampler_packages", "channel_contributions",
     "design", "estimate_tables", "free_parameters", "hdi", "identifiability_words", "interval", "l_max", "load_fit",
     "marginal_roas", "original_scale_parameters", "prior_dominated", "prior_posterior_contraction", "residuals", "response",
-    "sample", "sampler_metrics", "saturation_of", "save_fit", "truncation_warning",
+    "Attempt", "sample", "sampler_metrics", "until_gates_pass", "saturation_of", "save_fit", "truncation_warning",
 ]

@@ -10,21 +10,77 @@ from __future__ import annotations
 import signal
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from mmmlab import interrupts
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
-from mmmlab.config.fit import FitSpec
+from mmmlab.config.fit import FitSpec, SamplerSpec
+from mmmlab.diagnostics import Gates, Verdict, check_convergence
 from mmmlab.errors import Interrupted, UserInputError
 
 GENERATED_SOURCE = "generated_src"  # under pytensor's compiledir
+Trace = TypeVar("Trace")
 
 
-def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
-    """Build, draw the prior, sample the posterior and the posterior predictive; the draws extend ``mmm.idata``.
+@dataclass(frozen=True)
+class Attempt:
+    """One sampling run and the gates' verdict on it."""
+
+    sampler: SamplerSpec
+    verdict: Verdict
+    seconds: float
+
+    def as_dict(self) -> dict:
+        s = self.sampler
+        return {"draws": s.draws, "tune": s.tune, "target_accept": s.target_accept, "random_seed": s.random_seed,
+                "passed": self.verdict.passed, "failed": [c.name for c in self.verdict.checks if not c.passed],
+                "seconds": self.seconds}
+
+
+def until_gates_pass(draw: Callable[[SamplerSpec], Trace], sampler: SamplerSpec,
+                     gates: Gates) -> tuple[Trace, list[Attempt]]:
+    """Sample with ``sampler``; after a missed gate sample again with :meth:`SamplerSpec.escalated` settings.
+
+    At most ``sampler.reruns`` reruns; the gates never change. The last trace is returned, whether
+    it passed or not (its verdict is the last attempt's).
+
+    Parameters
+    ----------
+    draw : callable
+        Samples the posterior with the given settings and returns a trace with ``posterior`` and
+        ``sample_stats`` groups.
+    sampler : SamplerSpec
+        The first run's settings.
+    gates : Gates
+        The thresholds.
+
+    Returns
+    -------
+    trace
+        ``draw``'s last result.
+    list of Attempt
+        Every run, in order.
+    """
+    attempts, settings = [], sampler
+    while True:
+        t = time.perf_counter()
+        trace = draw(settings)
+        verdict = check_convergence(trace, gates)
+        attempts.append(Attempt(settings, verdict, time.perf_counter() - t))
+        if verdict.passed or len(attempts) > sampler.reruns:
+            return trace, attempts
+        divergent = not next(c for c in verdict.checks if c.name == "divergences").passed
+        settings = settings.escalated(divergent)
+
+
+def sample(mmm, d: Design, spec: FitSpec) -> tuple[dict[str, float], list[Attempt]]:
+    """Build, draw the prior, sample the posterior (again after a missed gate: :func:`until_gates_pass`)
+    and the posterior predictive; the draws extend ``mmm.idata``.
 
     Parameters
     ----------
@@ -33,13 +89,16 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
     d : Design
         The inputs it is fitted on.
     spec : FitSpec
-        Prior draws, seed, progress bar; the sampler settings are already in ``mmm``.
+        Prior draws, the sampler settings of the first run, the gates.
 
     Returns
     -------
     dict of str to float
-        Seconds: ``build_s``, ``prior_s``, ``sample_wall_s`` (compile, tune and draws),
-        ``sampling_s`` (the sampler's own time when it reports one) and ``posterior_predictive_s``.
+        Seconds: ``build_s``, ``prior_s``, ``sample_wall_s`` (compile, tune and draws of every
+        attempt), ``sampling_s`` (the sampler's own time for the kept trace when it reports one)
+        and ``posterior_predictive_s``.
+    list of Attempt
+        The sampling runs; the trace is the last one's.
 
     Raises
     ------
@@ -63,10 +122,8 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
         mmm.sample_prior_predictive(d.X, d.y, samples=spec.sampler.prior_samples, random_seed=seed + 1)
         timings["prior_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        with _stopped_by(bookmark), _warnings_unless_interrupted(bookmark):
-            mmm.fit(d.X, d.y, progressbar=spec.sampler.progressbar, random_seed=seed)
-        all_draws(mmm.idata["posterior"], spec.sampler.chains, spec.sampler.draws)
-        timings["sample_wall_s"] = time.perf_counter() - t  # compile + tune + draws
+        _, attempts = until_gates_pass(lambda s: _fitted(mmm, d, s, bookmark), spec.sampler, spec.gates)
+        timings["sample_wall_s"] = time.perf_counter() - t  # compile + tune + draws, every attempt
         sampling = mmm.idata.posterior.attrs.get("sampling_time", mmm.idata.sample_stats.attrs.get("sampling_time"))
         timings["sampling_s"] = float(sampling) if sampling is not None else timings["sample_wall_s"]
         t = time.perf_counter()
@@ -74,7 +131,19 @@ def sample(mmm, d: Design, spec: FitSpec) -> dict[str, float]:
             mmm.sample_posterior_predictive(d.X, extend_idata=True, combined=False, random_seed=seed + 2,
                                             progressbar=spec.sampler.progressbar)
         timings["posterior_predictive_s"] = time.perf_counter() - t
-    return timings
+    return timings, attempts
+
+
+def _fitted(mmm, d: Design, sampler: SamplerSpec, bookmark: int):
+    """``mmm.fit`` with these sampler settings (a refit replaces the posterior); returns ``mmm.idata``.
+
+    The settings go in whole and afresh: ``pm.sample`` moves ``target_accept`` into the ``nuts``
+    mapping it is given, so the model's own ``sampler_config`` cannot be reused for a second run.
+    """
+    with _stopped_by(bookmark), _warnings_unless_interrupted(bookmark):
+        mmm.fit(d.X, d.y, **sampler.sampler_config())
+    all_draws(mmm.idata["posterior"], sampler.chains, sampler.draws)
+    return mmm.idata
 
 
 def enough_periods(mmm, periods: int) -> None:

@@ -140,7 +140,7 @@ def measure(args: dict) -> dict:
 
     t = time.perf_counter()
     mmm = bayes.build_mmm(spec, d) if args["kind"] in KINDS else out_of_the_box(spec, d)
-    timings = bayes.sample(mmm, d, spec)
+    timings, attempts = bayes.sample(mmm, d, spec)
     with tempfile.TemporaryDirectory() as tmp:
         ts = time.perf_counter()
         bayes.save_fit(mmm, Path(tmp) / "mmm_fit.nc")
@@ -163,7 +163,8 @@ def measure(args: dict) -> dict:
         "grad_evals_per_ess": float(steps.sum()) / verdict["min_ess_bulk"] if steps is not None else None,
         "logp_dlogp_eval_s": logp_dlogp_time(mmm.model),
         "chains": spec.sampler.chains, "draws": spec.sampler.draws, "tune": spec.sampler.tune,
-        "target_accept": spec.sampler.target_accept, "l_max": bayes.adstock_of(idata)[0],
+        "target_accept": spec.sampler.target_accept, "attempts": [a.as_dict() for a in attempts],
+        "l_max": bayes.adstock_of(idata)[0],
     }
     truth = load_truth(dspec.truth)
     if truth is not None:  # decays and contributions compare across saturations

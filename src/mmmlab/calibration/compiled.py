@@ -35,7 +35,7 @@ import xarray as xr
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.sampling import all_draws, enough_periods, generated_source_kept
-from mmmlab.config.fit import FitSpec, Sampler
+from mmmlab.config.fit import FitSpec, Sampler, SamplerSpec
 from mmmlab.errors import UserInputError
 
 SCALES = ("channel_scale", "target_scale")  # pymc-marketing's pm.Data holding the scales
@@ -176,8 +176,8 @@ class CompiledFit:
         read = {var.name for var in self.compiled.shared_var_keys}
         return {name: value for name, value in values.items() if name in read}
 
-    def sample(self, y, seed: int, design: Design | None = None,
-               scales: Literal["base", "data"] = "base") -> xr.DataTree:
+    def sample(self, y, seed: int, design: Design | None = None, scales: Literal["base", "data"] = "base",
+               sampler: SamplerSpec | None = None) -> xr.DataTree:
         """Sample the posterior given sales ``y`` (and another design's data), without compiling again.
 
         Parameters
@@ -191,6 +191,8 @@ class CompiledFit:
             fits it); see :meth:`data_values`.
         seed : int
             nutpie's seed.
+        sampler : SamplerSpec, optional
+            Chains, draws, tune, target_accept and adaptation (its seed is not used); None: ``spec.sampler``'s.
 
         Returns
         -------
@@ -209,7 +211,7 @@ class CompiledFit:
         import nutpie
 
         values = self.data_values(y, design, scales)
-        s = self.spec.sampler
+        s = sampler or self.spec.sampler
         trace = nutpie.sample(self.compiled.with_data(**values), draws=s.draws,
                               tune=max(s.tune, 1),  # as pm.sample: nuts-rs panics at tune 0
                               chains=s.chains, cores=self.cores, seed=seed, target_accept=s.target_accept,

@@ -12,7 +12,7 @@ of the simulated sales (a data-dependent quantity that catches what the paramete
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -22,6 +22,7 @@ from scipy.stats import norm
 
 from mmmlab import bayes
 from mmmlab.bayes.design_matrix import Design
+from mmmlab.bayes.sampling import until_gates_pass
 from mmmlab.calibration.compiled import CONTRIBUTIONS, built_model, compiled_for, prior_draws
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.ranks import rank, thinned
@@ -29,7 +30,6 @@ from mmmlab.calibration.runner import Task
 from mmmlab.calibration.simulated import simulated_dataset, study_fit_spec
 from mmmlab.config.calibrate import StudySpec, design_params
 from mmmlab.config.fit import FitSpec
-from mmmlab.diagnostics import check_convergence
 from mmmlab.report.words import label
 
 MU = "mu"  # the likelihood's mean on pymc-marketing's scale (date)
@@ -93,13 +93,15 @@ def sbc_fit(context: SbcContext, task: Task) -> dict:
     """
     compiled = compiled_for(context.key, context.fit, context.design)
     y = np.asarray(task.payload["y"], dtype=float)
-    trace = compiled.sample(y, seed=task.payload["seed"], scales="base")
-    verdict = check_convergence(trace, context.fit.gates)
+    trace, attempts = until_gates_pass(lambda s: compiled.sample(y, seed=s.random_seed, scales="base", sampler=s),
+                                       replace(context.fit.sampler, random_seed=task.payload["seed"]),
+                                       context.fit.gates)
+    verdict = attempts[-1].verdict
     posterior = trace["posterior"].to_dataset().stack(sample=SAMPLE).transpose("sample", ...)
     draws = quantities(posterior, compiled.mmm, context.design, y[None, :] / _target_scale(compiled.mmm))
     ranks = {q: rank(task.payload["truth"][q], thinned(v, context.draws)) for q, v in draws.items()}
-    return {"seed": task.payload["seed"], "gates_passed": bool(verdict.passed), "gates": verdict.metrics(),
-            "ranks": ranks}
+    return {"seed": task.payload["seed"], "gates_passed": bool(verdict.passed),
+            "gates": verdict.metrics() | {"attempts": len(attempts)}, "ranks": ranks}
 
 
 def quantities(draws: xr.Dataset, mmm, design: Design, y_scaled: np.ndarray) -> dict[str, np.ndarray]:

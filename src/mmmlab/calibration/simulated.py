@@ -14,7 +14,7 @@ import copy
 import hashlib
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab import bayes
+from mmmlab.bayes.sampling import until_gates_pass
 from mmmlab.calibration.coverage import interval_record
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
@@ -31,7 +32,6 @@ from mmmlab.config.fit import FitSpec
 from mmmlab.config.loading import deep_merge
 from mmmlab.config.simulation import generate_section
 from mmmlab.dataset import Dataset, load_dataset
-from mmmlab.diagnostics import check_convergence
 from mmmlab.evaluation import Truth, truth_from_record
 from mmmlab.simulate import simulate
 
@@ -125,9 +125,11 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
     # datasets whose controls differ (an economic state never visited) need a model of their own
     structure = hashlib.sha256(json.dumps([list(d.X.columns), len(d.X)]).encode()).hexdigest()[:8]
     compiled = compiled_for(f"{context.key}-{structure}", context.fit, d)  # compiled once per worker and structure
-    seed = context.study.seed * SEED_STRIDE + task.index
-    trace = compiled.sample(d.y.to_numpy(), seed=seed, design=d, scales="data")
-    verdict = check_convergence(trace, context.fit.gates)
+    sampler = replace(context.fit.sampler, random_seed=context.study.seed * SEED_STRIDE + task.index)
+    trace, attempts = until_gates_pass(
+        lambda s: compiled.sample(d.y.to_numpy(), seed=s.random_seed, design=d, scales="data", sampler=s),
+        sampler, context.fit.gates)
+    verdict = attempts[-1].verdict
     parameters = bayes.original_scale_parameters(trace)
     contributions = bayes.channel_contributions(trace).sum("date")
     spend = pd.Series({c: float(d.X[c].sum()) for c in d.channels})
@@ -141,7 +143,7 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
         out[f"contribution ({channel})"] = _record(true_totals[channel], total, context.study.levels)
         out[f"ROAS ({channel})"] = _record(true_totals[channel] / spend[channel], total / spend[channel],
                                            context.study.levels)
-    return bool(verdict.passed), verdict.metrics(), out
+    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out
 
 
 def _record(truth: float, draws, levels) -> dict:

@@ -13,7 +13,6 @@ from mmmlab.errors import UserInputError
 ADDRESS_ENV = "MMMLAB_DASK_ADDRESS"  # a scheduler's address, when calibrate.cluster.address is null
 VARIED = ("decay", "gamma", "alpha", "k")  # channel parameters a coverage study may draw per dataset
 SAMPLER_KEYS = ("chains", "draws", "tune")  # fit.sampler keys every study states (a study's fits are short)
-SAMPLER_OPTIONAL = ("target_accept",)  # fit.sampler keys a study may also set (else fit.sampler's)
 
 
 class StudyKind(Choice):
@@ -48,7 +47,7 @@ class StudySpec:
     methods: tuple[Method, ...] = (Method.fit,)  # coverage: which estimators are judged
     levels: tuple[float, ...] = (0.5, 0.8, 0.94)  # coverage: interval probabilities
     vary: dict[str, tuple[float, float]]  # coverage: parameter -> uniform range (required: null for none)
-    sampler: dict[str, float]  # over fit.sampler: chains, draws, tune (required), target_accept (optional)
+    sampler: dict[str, float]  # over fit.sampler: chains, draws, tune (required), target_accept, reruns (optional)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,7 +192,8 @@ def _vary(v: Section) -> dict[str, tuple[float, float]]:
 
 def _sampler(v: Section) -> dict[str, float]:
     out = {name: int(v.number(name, lo=1, integer=True)) for name in SAMPLER_KEYS}
-    for name in SAMPLER_OPTIONAL:
-        if name in v.mapping:
-            out[name] = v.number(name, lo=0, hi=1, lo_open=True, hi_open=True)
+    if "target_accept" in v.mapping:
+        out["target_accept"] = v.number("target_accept", lo=0, hi=1, lo_open=True, hi_open=True)
+    if "reruns" in v.mapping:
+        out["reruns"] = int(v.number("reruns", lo=0, integer=True))
     return out

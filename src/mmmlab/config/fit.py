@@ -9,7 +9,7 @@ internal scale (spend / channel max, sales / max sales).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mmmlab.config.data import experiment_role
@@ -77,6 +77,14 @@ class SamplerSpec:
     progressbar: bool = True
     prior_samples: int = 1000
     low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
+    reruns: int = 1  # a fit that misses a gate is sampled again, at most this many times (see escalated)
+
+    def escalated(self, divergent: bool) -> SamplerSpec:
+        """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed,
+        and, after divergences, ``target_accept`` half-way to 1 (smaller steps)."""
+        target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
+        return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
+                       target_accept=target_accept)
 
     def sampler_config(self) -> dict:
         """Keyword arguments for ``pm.sample`` (pymc-marketing's ``sampler_config``)."""
@@ -203,6 +211,7 @@ def _sampler(s: Section) -> SamplerSpec:
         progressbar=s.flag("progressbar", d.progressbar),
         low_rank=s.flag("low_rank", d.low_rank),
         prior_samples=int(s.number("prior_samples", d.prior_samples, lo=1, integer=True)),
+        reruns=int(s.number("reruns", d.reruns, lo=0, integer=True)),
     )
 
 

@@ -23,7 +23,6 @@ from mmmlab.bayes.sampling import generated_source_kept
 from mmmlab.config import data_spec, flatten, output_path, relative
 from mmmlab.config.fit import HILL_FORMS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
-from mmmlab.diagnostics import check_convergence
 from mmmlab.errors import GateFailure
 from mmmlab.files import OutputSet, write_json, write_tables
 from mmmlab.residuals import residual_checks
@@ -49,7 +48,7 @@ def run(params: dict) -> str:
         mmm = bayes.build_mmm(spec, d)
         _autolog(spec, d)
         try:
-            timings = bayes.sample(mmm, d, spec)
+            timings, attempts = bayes.sample(mmm, d, spec)
         finally:
             _autolog(None, d)
         t = time.perf_counter()
@@ -58,10 +57,10 @@ def run(params: dict) -> str:
         timings["fit_stage_s"] = time.perf_counter() - t0
         idata = mmm.idata
 
-        verdict = check_convergence(idata, spec.gates)
+        verdict = attempts[-1].verdict
         residuals = residual_checks(bayes.residuals(idata), dataset.dates)
         metrics = (verdict.metrics() | bayes.sampler_metrics(idata, timings, verdict.metrics()["min_ess_bulk"])
-                   | residuals.metrics())
+                   | residuals.metrics() | {"sampling_attempts": float(len(attempts))})
         tables = bayes.estimate_tables(idata, d, spec)
         dominated = bayes.prior_dominated(tables["contraction"])
         truth = evaluation.load_truth(dspec.truth)  # only now, after sampling
@@ -75,6 +74,7 @@ def run(params: dict) -> str:
         report = {
             **verdict.as_dict(),
             "sampler": spec.sampler.name,
+            "attempts": [a.as_dict() for a in attempts],
             "metrics": metrics,
             "prior_dominated": [f"{r.parameter}.{r.channel}" for r in dominated.itertuples()],
             "truth": truth_summary or None,
@@ -93,7 +93,8 @@ def run(params: dict) -> str:
         tracking.log_artifacts(out.path(tables_path), "tables")
         out.commit()  # the last step: trace, tables and verdict replace the previous ones together
 
-    click.echo("\n".join([*dataset.notices, f"seasonality: {d.seasonality.reason}", verdict.plain_words(),
+    click.echo("\n".join([*dataset.notices, f"seasonality: {d.seasonality.reason}", *rerun_words(attempts),
+                           verdict.plain_words(),
                            *bayes.identifiability_words(tables["contraction"]),
                            *residuals.words("fit.model.yearly_seasonality"), *evaluation.headline(truth_summary)]))
     warning = bayes.truncation_warning(metrics["adstock_truncation_max"], bayes.adstock_of(idata)[0])
@@ -106,6 +107,13 @@ def run(params: dict) -> str:
         failed = ", ".join(c.name for c in verdict.checks if not c.passed)
         raise GateFailure(f"fit.strict is true and convergence gates failed ({failed}); see {CONVERGENCE}")
     return summary
+
+
+def rerun_words(attempts: list[bayes.Attempt]) -> list[str]:
+    """One line per run that missed a gate and was sampled again."""
+    return [f"sampling run {i} ({a.sampler.draws} draws, target_accept {a.sampler.target_accept:g}) missed "
+            f"{', '.join(a.as_dict()['failed'])}: sampled again with twice the draws"
+            for i, a in enumerate(attempts[:-1], start=1)]
 
 
 def _autolog(spec: FitSpec | None, d: bayes.Design) -> None:

@@ -1,0 +1,66 @@
+"""A fit that misses a gate is sampled again with more draws; the gates themselves never change."""
+
+import pytest
+
+from mmmlab.bayes.sampling import until_gates_pass
+from mmmlab.config import load_params
+from mmmlab.config.fit import SamplerSpec, fit_spec
+from mmmlab.diagnostics import Gates
+from tests.test_diagnostics import trace
+
+
+class Runs:
+    """A sampler that returns the prepared traces in turn and records the settings it was given."""
+
+    def __init__(self, *traces):
+        self.traces, self.settings = list(traces), []
+
+    def __call__(self, sampler: SamplerSpec):
+        self.settings.append(sampler)
+        return self.traces[len(self.settings) - 1]
+
+
+def test_a_fit_that_passes_is_not_run_again():
+    runs = Runs(trace(), trace(shift_last_chain=3.0))
+    kept, attempts = until_gates_pass(runs, SamplerSpec(reruns=3), Gates())
+    assert kept is runs.traces[0] and len(attempts) == 1 and attempts[0].verdict.passed
+
+
+def test_a_missed_gate_reruns_with_twice_the_draws_and_tuning_from_the_next_seed():
+    runs = Runs(trace(shift_last_chain=3.0), trace())
+    first = SamplerSpec(draws=1000, tune=300, random_seed=7, target_accept=0.9, reruns=1)
+    kept, attempts = until_gates_pass(runs, first, Gates())
+    assert kept is runs.traces[1] and [a.verdict.passed for a in attempts] == [False, True]
+    again = runs.settings[1]
+    assert (again.draws, again.tune, again.random_seed, again.target_accept) == (2000, 600, 8, 0.9)
+    assert attempts[0].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail"]
+
+
+def test_after_divergences_the_rerun_takes_smaller_steps():
+    runs = Runs(trace(divergent=2), trace())
+    until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1), Gates())
+    assert runs.settings[1].target_accept == pytest.approx(0.95)
+
+
+def test_reruns_stop_at_the_limit_and_the_last_trace_is_kept_with_its_failure():
+    runs = Runs(*(trace(shift_last_chain=3.0, seed=i) for i in range(3)))
+    kept, attempts = until_gates_pass(runs, SamplerSpec(draws=100, reruns=2), Gates())
+    assert [s.draws for s in runs.settings] == [100, 200, 400]
+    assert kept is runs.traces[2] and not attempts[-1].verdict.passed
+
+
+def test_zero_reruns_never_reruns():
+    runs = Runs(trace(divergent=1), trace())
+    _, attempts = until_gates_pass(runs, SamplerSpec(reruns=0), Gates())
+    assert len(attempts) == 1 and len(runs.settings) == 1
+
+
+def test_reruns_come_from_params_and_are_validated(tmp_path):
+    from pathlib import Path
+
+    from mmmlab.errors import UserInputError
+
+    params = Path(__file__).parents[2] / "params.yaml"
+    assert fit_spec(load_params(params, ("fit.sampler.reruns=3",))).sampler.reruns == 3
+    with pytest.raises(UserInputError, match=r"fit\.sampler\.reruns"):
+        fit_spec(load_params(params, ("fit.sampler.reruns=-1",)))
