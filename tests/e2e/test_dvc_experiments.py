@@ -4,7 +4,6 @@ writes the same bytes (every stage's outputs depend only on its inputs) and impo
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import time
@@ -12,26 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.e2e.helpers import REPO, STAGES, UP_TO_DATE, copy_project, sh
 
 from mmmlab.config import generate_section, project_root
 
-STAGES = ["generate", "check", "recover", "fit", "report"]
 EXPERIMENTS = {"seed12": 12, "seed13": 13}
 QUEUE_LIMIT_S = 900
-UP_TO_DATE = "Data and pipelines are up to date."
 PLOTS = ("contribution_srmse", "contribution_total_error")  # dvc.yaml's plots
-
-
-def _helpers():
-    """copy_repository, small_params and sh of the pipeline's end-to-end test (one definition of the copy)."""
-    spec = importlib.util.spec_from_file_location("e2e_pipeline_helpers", Path(__file__).with_name("test_pipeline.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
-sh = helpers.sh
 
 
 def md5(path: Path) -> str:
@@ -79,16 +65,12 @@ def test_the_project_root_is_the_working_directory_not_dvc_root(tmp_path, monkey
 
 # --------------------------------------------------------------------------- queued experiments
 @pytest.fixture(scope="module")
-def queued(tmp_path_factory) -> dict:
+def queued(reproduced, tmp_path_factory) -> dict:
     """Two experiments (generate.seed 12 and 13) queued and run by two workers, beside a workspace with data."""
-    root = tmp_path_factory.mktemp("repo")
-    helpers.copy_repository(root)
-    (root / "params.yaml").write_text(helpers.small_params((root / "params.yaml").read_text()))
-    sh(root, "git", "commit", "-qam", "small settings")
-    (root / "dvc.lock").unlink(missing_ok=True)  # it names the repository's outputs, which this copy's cache lacks
-    sh(root, "dvc", "repro", "generate")  # the workspace's own data, which the experiments must leave alone
+    # a copy of the reproduced project: the workspace's own data and outputs, which the experiments must leave alone
+    root = copy_project(reproduced.root, tmp_path_factory.mktemp("queue") / "repo")
     sh(root, "git", "add", "-A")
-    sh(root, "git", "commit", "-qm", "generated data")
+    sh(root, "git", "commit", "-qm", "pipeline outputs")
     before = workspace_files(root)
     t0 = time.perf_counter()
     for name, seed in EXPERIMENTS.items():
@@ -176,7 +158,7 @@ def _imported_files(output: str) -> set[str]:
     files = set()
     for module in modules:
         path = "src/" + module.replace(".", "/")
-        files.add(f"{path}/__init__.py" if (helpers.REPO / path).is_dir() else f"{path}.py")
+        files.add(f"{path}/__init__.py" if (REPO / path).is_dir() else f"{path}.py")
     return files
 
 

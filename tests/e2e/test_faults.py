@@ -4,8 +4,6 @@ temp folder."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import signal
 import subprocess
 import threading
@@ -15,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tests.e2e.helpers import UP_TO_DATE, copy_project, digest, env, sh
 
 pytestmark = pytest.mark.slow
 
 KEPT = "interrupted: previous outputs kept"
 REPLACED = "interrupted: new outputs complete"
-UP_TO_DATE = "Data and pipelines are up to date."
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 SCHEDULE_SEED = 14  # the moments to stop each stage: the same on every run of the test
 # a parameter per stage whose change makes new outputs (the stage is run with --set key=value)
@@ -28,27 +26,11 @@ CHANGED = {"generate": ("generate.seed", 1000), "check": ("check.pulse_periods",
            "recover": ("recover.search.seed", 100), "fit": ("fit.sampler.random_seed", 500)}
 
 
-def _helpers():
-    """copy_repository, small_params and sh of the pipeline's end-to-end test (one definition of the copy)."""
-    spec = importlib.util.spec_from_file_location("e2e_pipeline_helpers", Path(__file__).with_name("test_pipeline.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
-sh = helpers.sh
-
-
 def stage_outputs(root: Path, stage: str) -> list[str]:
     """The stage's outs and metrics as dvc.yaml lists them."""
     definition = yaml.safe_load((root / "dvc.yaml").read_text())["stages"][stage]
     items = definition.get("outs", []) + definition.get("metrics", [])
     return [item if isinstance(item, str) else next(iter(item)) for item in items]
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def state(root: Path, outputs: list[str]) -> dict:
@@ -84,50 +66,24 @@ def outcome(before: dict, after: dict, complete: dict) -> str:
     return "new" if all(replaced(name) for name in after) else "mixed"
 
 
-def _timed_repro(root: Path, env: dict) -> tuple[str, dict[str, float]]:
-    """`dvc repro` (asserted to succeed), and each stage's seconds from its 'Running stage' line to the next one (or
-    the end): DVC prints no lock update for a stage whose outputs match the committed dvc.lock."""
-    process = subprocess.Popen(["dvc", "repro"], cwd=root, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    lines, seconds, current, started = [], {}, None, 0.0
-    for line in process.stdout:
-        now = time.monotonic()
-        lines.append(line)
-        if line.startswith("Running stage '"):
-            if current:
-                seconds[current] = now - started
-            current, started = line.split("'")[1], now
-    process.wait()
-    if current:
-        seconds[current] = time.monotonic() - started
-    output = "".join(lines)
-    assert process.returncode == 0, output[-3000:]
-    return output, seconds
-
-
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> dict:
-    """A repository copy after one `dvc repro` with small settings, with each stage's duration and a clean temp folder."""
-    root = tmp_path_factory.mktemp("faults")
-    helpers.copy_repository(root)
-    (root / "params.yaml").write_text(helpers.small_params((root / "params.yaml").read_text()))
-    sh(root, "git", "commit", "-qam", "small settings")
-    temp = tmp_path_factory.mktemp("tempdir")
-    env = helpers._env(root) | {"PYTHONUNBUFFERED": "1", "TMPDIR": str(temp)}
-    output, seconds = _timed_repro(root, env)
-    assert set(seconds) >= set(CHANGED), output[-3000:]
-    # generate's time above includes creating the MLflow store: time a run of its own (new data, as the
+def pipeline(reproduced, tmp_path_factory) -> dict:
+    """A copy of the reproduced project, with each stage's duration in its first `dvc repro`."""
+    root = copy_project(reproduced.root, tmp_path_factory.mktemp("faults") / "repo")
+    seconds = dict(reproduced.stage_seconds)
+    assert set(seconds) >= set(CHANGED), reproduced.output[-3000:]
+    # generate's time in the first run includes creating the MLflow store: time a run of its own (new data, as the
     # stopped runs would write)
     key, value = CHANGED["generate"]
     t0 = time.monotonic()
     sh(root, "mmmlab", "generate", "--set", f"{key}={value}")
     seconds["generate"] = time.monotonic() - t0
-    return {"root": root, "seconds": seconds, "temp": temp, "env": helpers._env(root)}
+    return {"root": root, "seconds": seconds, "env": env(root)}
 
 
-def test_a_whole_pipeline_leaves_nothing_in_the_temp_folder(pipeline):
+def test_a_whole_pipeline_leaves_nothing_in_the_temp_folder(reproduced):
     """PyTensor once wrote each compiled function's source to a new temp file and never removed it (~35 a fit)."""
-    assert sorted(p.name for p in pipeline["temp"].iterdir()) == []
+    assert sorted(p.name for p in reproduced.temp.iterdir()) == []
 
 
 def _posterior_size(root: Path) -> tuple[int, int]:

@@ -4,52 +4,30 @@ a run, and `mlflow run` without --experiment-name lands in the project's experim
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import mlflow
 import pytest
+from tests.e2e.helpers import STAGES, runs, sh
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["generate", "check", "recover", "fit", "report"]
 NAMESPACE = {"generate": "data.", "check": "check.", "recover": "recovery.", "fit": "fit.", "report": "report."}
 
 
-def _helpers():
-    """copy_repository, small_params and sh of the pipeline's end-to-end test (one definition of the copy)."""
-    spec = importlib.util.spec_from_file_location("e2e_pipeline_helpers", Path(__file__).with_name("test_pipeline.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
-sh = helpers.sh
-
-
 @pytest.fixture(scope="module")
-def repro(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("repo")
-    helpers.copy_repository(root)
-    (root / "params.yaml").write_text(helpers.small_params((root / "params.yaml").read_text()))
-    sh(root, "git", "commit", "-qam", "small settings")
-    head = sh(root, "git", "rev-parse", "HEAD").strip()
-    t0 = time.perf_counter()
-    sh(root, "dvc", "repro")
-    seconds = time.perf_counter() - t0
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
-    return {"root": root, "head": head, "client": client, "runs": runs, "seconds": seconds}
+def repro(reproduced) -> dict:
+    """The shared reproduced project's runs (read only)."""
+    client, all_runs = runs(reproduced.root)
+    return {"root": reproduced.root, "head": reproduced.head, "client": client, "runs": all_runs,
+            "seconds": reproduced.seconds}
 
 
-def _stage_runs(repro) -> dict:
-    return {r.data.tags["stage"]: r for r in repro["runs"] if r.data.tags.get("stage") in STAGES}
+def _stage_runs(all_runs) -> dict:
+    return {r.data.tags["stage"]: r for r in all_runs if r.data.tags.get("stage") in STAGES}
 
 
 def test_one_parent_run_holds_one_child_per_stage(repro):
@@ -80,21 +58,21 @@ def test_every_run_carries_commit_name_and_no_local_paths(repro):
         assert tags["mmmlab.git_commit"] == repro["head"] and tags["mmmlab.git_dirty"] == "false", run.info.run_name
         for key, value in [*tags.items(), *run.data.params.items()]:
             assert root not in value and not re.match(r"(/|file:)", value), (run.info.run_name, key, value)
-    names = {stage: run.info.run_name for stage, run in _stage_runs(repro).items()}
+    names = {stage: run.info.run_name for stage, run in _stage_runs(repro["runs"]).items()}
     assert names == {stage: f"{stage} · seed 369" for stage in STAGES}
-    assert _stage_runs(repro)["fit"].data.tags["fit.trace"] == "models/mmm_fit.nc"
+    assert _stage_runs(repro["runs"])["fit"].data.tags["fit.trace"] == "models/mmm_fit.nc"
 
 
 def test_metrics_stay_in_their_stage_namespace(repro):
-    for stage, run in _stage_runs(repro).items():
+    for stage, run in _stage_runs(repro["runs"]).items():
         strays = [k for k in run.data.metrics if not k.startswith(NAMESPACE[stage])]
         assert not strays, (stage, strays)
-    assert "fit.divergences" in _stage_runs(repro)["fit"].data.metrics
+    assert "fit.divergences" in _stage_runs(repro["runs"])["fit"].data.metrics
 
 
 def test_the_fit_run_holds_the_trace_beside_the_store_and_it_reloads_in_a_fresh_process(repro, tmp_path):
     root, client = repro["root"], repro["client"]
-    fit = _stage_runs(repro)["fit"]
+    fit = _stage_runs(repro["runs"])["fit"]
     assert fit.data.tags["fit.trace_artifact"] == "model/mmm_fit.nc"
     assert fit.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
     path = Path(client.download_artifacts(fit.info.run_id, "model/mmm_fit.nc", str(tmp_path)))
@@ -107,9 +85,11 @@ def test_the_fit_run_holds_the_trace_beside_the_store_and_it_reloads_in_a_fresh_
     assert done.stdout.strip().splitlines()[-1] == "60 ['Digital', 'Print', 'Radio', 'TV']"
 
 
-def test_report_from_a_run_id_uses_the_logged_trace(repro):
-    root, client = repro["root"], repro["client"]
-    fit_id = _stage_runs(repro)["fit"].info.run_id
+def test_report_from_a_run_id_uses_the_logged_trace(project_copy):
+    root = project_copy
+    client, all_runs = runs(root)
+    fit = _stage_runs(all_runs)["fit"]
+    fit_id = fit.info.run_id
     local = root / "models/mmm_fit.nc"
     local.rename(root / "aside.nc")  # the report must come from the run, not the file
     try:
@@ -118,7 +98,7 @@ def test_report_from_a_run_id_uses_the_logged_trace(repro):
         (root / "aside.nc").rename(local)
     assert f"logged to fit run {fit_id}" in out
     assert (root / "reports/validation/index.html").stat().st_size > 0
-    report_runs = client.search_runs([_stage_runs(repro)["fit"].info.experiment_id],
+    report_runs = client.search_runs([fit.info.experiment_id],
                                      filter_string="tags.stage = 'report'", order_by=["attributes.start_time DESC"])
     assert len(report_runs) == 2
     latest = report_runs[0]
@@ -128,12 +108,13 @@ def test_report_from_a_run_id_uses_the_logged_trace(repro):
     assert f"runs:/{fit_id}/model/mmm_fit.nc" in html
 
 
-def test_mlflow_run_without_experiment_name_lands_in_the_project_experiment(repro):
-    root, client = repro["root"], repro["client"]
+def test_mlflow_run_without_experiment_name_lands_in_the_project_experiment(project_copy):
+    root = project_copy
+    client, _ = runs(root)
     sh(root, "mlflow", "run", ".", "-e", "generate", "--env-manager", "local", "-P", "seed=12")
     project = client.get_experiment_by_name("mmm-lab")
-    runs = client.search_runs([project.experiment_id], filter_string="tags.stage = 'generate'")
-    entry = [r for r in runs if r.data.params.get("data.seed") == "12"]
+    generate_runs = client.search_runs([project.experiment_id], filter_string="tags.stage = 'generate'")
+    entry = [r for r in generate_runs if r.data.params.get("data.seed") == "12"]
     assert len(entry) == 1
     run = entry[0]
     assert run.info.run_name == "generate · seed 12" and run.info.status == "FINISHED"

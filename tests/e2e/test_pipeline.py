@@ -2,105 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import mlflow
 import pytest
 import yaml
+from tests.e2e.helpers import STAGES, digest, runs, sh
 
 from mmmlab.config import generate_section
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
-
-def _env(root: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env['PATH']}",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        DVC_NO_ANALYTICS="1",
-        GIT_AUTHOR_NAME="e2e",
-        GIT_AUTHOR_EMAIL="e2e@example.invalid",
-        GIT_COMMITTER_NAME="e2e",
-        GIT_COMMITTER_EMAIL="e2e@example.invalid",
-    )
-    return env
-
-
-def sh(root: Path, *cmd: str) -> str:
-    done = subprocess.run(cmd, cwd=root, env=_env(root), capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def copy_repository(dest: Path) -> Path:
-    """The repository's files as git sees them (tracked, and untracked but not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.split("\n")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    sh(dest, "git", "init", "-q")
-    if not (dest / ".dvc").exists():
-        sh(dest, "dvc", "init", "-q")
-    sh(dest, "git", "add", "-A")
-    sh(dest, "git", "commit", "-qm", "copy")
-    return dest
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def runs(root: Path, stage: str):
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    return client, client.search_runs(experiments, filter_string=f"tags.stage = '{stage}'")
-
-
-# small enough for a test: a short sampler run and no recovery intervals (the stages are the real ones)
-SMALL = {
-    ("fit", "sampler", "chains"): 2,
-    ("fit", "sampler", "draws"): 60,
-    ("fit", "sampler", "tune"): 60,
-    ("fit", "sampler", "prior_samples"): 50,
-    ("fit", "sampler", "progressbar"): False,
-    ("recover", "uncertainty"): "none",
-}
-
-
-def small_params(text: str) -> str:
-    params = yaml.safe_load(text)
-    for keys, value in SMALL.items():
-        node = params
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = value
-    return yaml.safe_dump(params, sort_keys=False)
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("repo")
-    copy_repository(root)
-    (root / "params.yaml").write_text(small_params((root / "params.yaml").read_text()))
-    sh(root, "git", "commit", "-qam", "small settings")
-    first = sh(root, "dvc", "repro")
-    return {"root": root, "first": first}
-
-
-def test_first_repro_runs_every_stage_in_order(pipeline):
-    root, out = pipeline["root"], pipeline["first"]
+def test_first_repro_runs_every_stage_in_order(reproduced):
+    root, out = reproduced.root, reproduced.output
     order = [out.index(f"Running stage '{stage}'") for stage in ("generate", "recover", "fit", "report")]
     assert order == sorted(order) and "Running stage 'check'" in out
     for name in ["data/mmm_data.csv", "data/truth.json", "reports/generate/metrics.json", "reports/data_check/summary.md",
@@ -112,9 +25,8 @@ def test_first_repro_runs_every_stage_in_order(pipeline):
     assert "models/mmm_fit.nc" in report_deps and "data/mmm_data.csv" not in report_deps  # the trace, not raw data
 
 
-def test_report_artifacts_land_in_the_fit_run(pipeline):
-    root = pipeline["root"]
-    client, fit_runs = runs(root, "fit")
+def test_report_artifacts_land_in_the_fit_run(reproduced):
+    client, fit_runs = runs(reproduced.root, "fit")
     assert len(fit_runs) == 1
     top = {a.path for a in client.list_artifacts(fit_runs[0].info.run_id)}
     assert "validation" in top
@@ -122,9 +34,9 @@ def test_report_artifacts_land_in_the_fit_run(pipeline):
     assert "validation/index.html" in inside
 
 
-def test_stage_runs_are_logged_with_params_dataset_and_figures(pipeline):
-    root = pipeline["root"]
-    data_hash = hashlib.sha256((root / "data/mmm_data.csv").read_bytes()).hexdigest()[:16]
+def test_stage_runs_are_logged_with_params_dataset_and_figures(reproduced):
+    root = reproduced.root
+    data_hash = digest(root / "data/mmm_data.csv")[:16]
     client, generate_runs = runs(root, "generate")
     assert len(generate_runs) == 1
     run = generate_runs[0]
@@ -144,29 +56,24 @@ def test_stage_runs_are_logged_with_params_dataset_and_figures(pipeline):
     assert sum(p.endswith(".png") for p in listed) == 8
 
 
-def test_second_repro_does_nothing(pipeline):
-    out = sh(pipeline["root"], "dvc", "repro")
+def test_second_repro_does_nothing(project_copy):
+    out = sh(project_copy, "dvc", "repro")
     assert "Running stage" not in out
 
 
-def test_changing_a_check_param_reruns_only_check(pipeline):
-    root = pipeline["root"]
-    params_file = root / "params.yaml"
-    original = params_file.read_text()
+def test_changing_a_check_param_reruns_only_check(project_copy):
+    root = project_copy
     before = digest(root / "data/mmm_data.csv")
-    try:
-        params = yaml.safe_load(original)
-        params["check"]["pulse_periods"] = 12
-        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-        out = sh(root, "dvc", "repro", "check")
-    finally:
-        params_file.write_text(original)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["check"]["pulse_periods"] = 12
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = sh(root, "dvc", "repro", "check")
     assert "Running stage 'check'" in out and "Running stage 'generate'" not in out
     assert digest(root / "data/mmm_data.csv") == before
 
 
-def test_exp_run_with_another_seed_changes_the_data(pipeline):
-    root = pipeline["root"]
+def test_exp_run_with_another_seed_changes_the_data(project_copy):
+    root = project_copy
     sh(root, "git", "add", "-A")
     sh(root, "git", "commit", "-qm", "pipeline outputs", "--allow-empty")
     before = digest(root / "data/mmm_data.csv")
@@ -177,8 +84,8 @@ def test_exp_run_with_another_seed_changes_the_data(pipeline):
     assert "generate.seed" in shown and ",7," in shown
 
 
-def test_mlflow_run_entry_point_logs_to_the_store(pipeline):
-    root = pipeline["root"]
+def test_mlflow_run_entry_point_logs_to_the_store(project_copy):
+    root = project_copy
     sh(root, "mlflow", "run", ".", "-e", "generate", "--env-manager", "local", "-P", "seed=11")
     _, generate_runs = runs(root, "generate")
     seeds = sorted(r.data.params["data.seed"] for r in generate_runs)
@@ -187,11 +94,11 @@ def test_mlflow_run_entry_point_logs_to_the_store(pipeline):
     assert entry.data.tags.get("mlflow.project.entryPoint") == "generate"
 
 
-def test_mlflow_run_main_nests_every_stage(pipeline):
-    root = pipeline["root"]
+def test_mlflow_run_main_nests_every_stage(project_copy):
+    root = project_copy
     sh(root, "mlflow", "run", ".", "-e", "main", "--env-manager", "local", "--experiment-name", "mmm-lab")
     client, parents = runs(root, "main")
     assert len(parents) == 1
     parent = parents[0].info.run_id
     children = client.search_runs([parents[0].info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'")
-    assert sorted(r.data.tags["stage"] for r in children) == sorted(["generate", "check", "recover", "fit", "report"])
+    assert sorted(r.data.tags["stage"] for r in children) == sorted(STAGES)
