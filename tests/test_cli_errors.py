@@ -4,6 +4,7 @@ and the outputs of the previous successful run left byte for byte as they were."
 from __future__ import annotations
 
 import datetime
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -124,6 +125,22 @@ def test_generate_ignores_the_users_own_column_mapping(generated):
         assert {k: v for k, v in _files(root).items() if k in OUTPUTS} == {k: before[k] for k in OUTPUTS}
     finally:
         own.unlink()
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda text: text.replace("TV,", "Cinema,", 1), r"bad_lifts\.csv row 1, column 'channel': 'Cinema' is not a channel"),
+    (lambda text: text.replace(",lift_se", ",se"), r"bad_lifts\.csv: no column 'lift_se'"),
+], ids=["unknown channel", "missing column"])
+def test_a_bad_lift_test_file_stops_the_fit_before_it_starts(generated, change, expected):
+    """The fit reads the lift tests before any sampling or MLflow run: one line naming row and column."""
+    root, before = generated
+    bad = root / "bad_lifts.csv"
+    bad.write_text(change((root / "data" / "lift_tests.csv").read_text()))
+    try:
+        message = _fails_cleanly(root, before, ["fit", "--set", f"fit.calibration.lift_tests={bad}"])
+    finally:
+        bad.unlink()
+    assert re.match(expected, message), message
 
 
 # --------------------------------------------------------------------------- bad CSVs through `mmmlab check`

@@ -155,7 +155,7 @@ def spec():
                                                                 "fit.sampler.reruns=0")))
 
 
-DESIGN = SimpleNamespace(X=[None] * 50, y=None)  # 50 periods
+DESIGN = SimpleNamespace(X=[None] * 50, y=None, lift=None)  # 50 periods, no lift tests
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["partial draws", "then an error"])

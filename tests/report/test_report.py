@@ -117,12 +117,12 @@ def test_every_section_figure_and_table_is_present_and_embedded(passing_report):
     folder, summary = passing_report
     text = html_of(folder)
     titles = re.findall(r"<h2>(\d+)\. ([^<]+)</h2>", text)
-    assert [t for _, t in titles] == [*SECTIONS, "Truth vs posterior"]
-    assert [int(n) for n, _ in titles] == list(range(1, 12))
+    assert [t for _, t in titles] == [*SECTIONS, "Lift tests", "Truth vs posterior"]
+    assert [int(n) for n, _ in titles] == list(range(1, 13))
     assert "Convergence PASSED" in text and "Convergence FAILED" not in text
 
     pngs = {p.stem: p for p in (folder / "figures").glob("*.png")}
-    assert set(pngs) == FIGURES | TRUTH_FIGURES
+    assert set(pngs) == FIGURES | TRUTH_FIGURES | {"lift_tests"}
     embedded = dict(re.findall(r'<figure id="fig-([^"]+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"', text))
     assert set(embedded) == set(pngs)
     for name, path in pngs.items():
@@ -136,7 +136,7 @@ def test_every_section_figure_and_table_is_present_and_embedded(passing_report):
                  "parameter_summary", "contraction", "contributions", "adstock", "saturation_parameters",
                  "posterior_predictive", "fit_parameters_vs_truth"]:
         assert name in tables and len(tables[name]) > 0, name
-    assert "11 sections" in summary
+    assert "12 sections" in summary
 
 
 @slow
@@ -244,6 +244,28 @@ def test_truth_section_uses_the_fit_tables_and_true_values(passing_report, fitte
     assert table.equals(pd.read_csv(fitted / "reports/fit/tables/parameters_vs_truth.csv"))
     assert table.set_index(["channel", "parameter"]).loc[("TV", "k"), "true"] == truth["TV"]["k"]
     assert "fig-truth_saturation_curves" in section and "fig-truth_adstock_curves" in section
+
+
+@slow
+def test_lift_tests_section_recomputed_from_the_raw_trace(passing_report, fitted):
+    """The readouts are the generated CSV's; predicted lifts are the trace's lift_predicted draws."""
+    folder, _ = passing_report
+    shown = pd.read_csv(folder / "tables/lift_tests.csv")
+    fit_table = pd.read_csv(fitted / "reports/fit/tables/lift_tests.csv")  # prior and posterior columns
+    readouts = pd.read_csv(fitted / "data/lift_tests.csv")
+    np.testing.assert_allclose(shown["measured"], readouts["lift"])
+    np.testing.assert_allclose(shown["se"], readouts["lift_se"])
+    tree = xr.open_datatree(fitted / "models/mmm_fit.nc")
+    bounds = {}
+    for group in ("prior", "posterior"):
+        draws = tree[group]["lift_predicted"]
+        np.testing.assert_allclose(fit_table[f"{group}_mean"], draws.values.reshape(-1, len(readouts)).mean(axis=0),
+                                   rtol=1e-9)
+        bounds[group] = az.hdi(draws, prob=0.94).values.T  # lower, upper per test
+    np.testing.assert_allclose(shown[["posterior_lower", "posterior_upper"]].to_numpy().T, bounds["posterior"],
+                               rtol=1e-9)
+    widths = {g: b[1] - b[0] for g, b in bounds.items()}
+    np.testing.assert_allclose(shown["narrowing"], 1 - widths["posterior"] / widths["prior"], rtol=1e-9)
 
 
 @slow
@@ -371,7 +393,7 @@ def test_failing_gates_without_truth_or_predictive(in_project):
     assert "convergence FAILED" in summary
     assert "Convergence FAILED" in text and "Convergence PASSED" not in text
     titles = re.findall(r"<h2>\d+\. ([^<]+)</h2>", text)
-    assert titles == SECTIONS  # no truth section without truth tables
+    assert titles == [*SECTIONS, "Lift tests"]  # no truth section without truth tables
     assert not any((root / OUT / "figures").glob("truth_*.png"))
     limitations = text.split('id="limitations"')[1]
     assert "Failed convergence gates" in limitations and "bulk ESS" in limitations
@@ -457,8 +479,8 @@ def test_mean_response_hill_fit_reports_curves_in_the_simulator_units(tmp_path, 
     folder = tmp_path / OUT
 
     text = html_of(folder)
-    assert [t for t in re.findall(r"<h2>\d+\. ([^<]+)</h2>", text)] == [*SECTIONS, "Truth vs posterior"]
-    assert "11 sections" in summary
+    assert [t for t in re.findall(r"<h2>\d+\. ([^<]+)</h2>", text)] == [*SECTIONS, "Lift tests", "Truth vs posterior"]
+    assert "12 sections" in summary
     spec = pd.read_csv(folder / "tables/model_specification.csv").set_index("item")["value"]
     assert spec["saturation"] == "MeanResponseHill" and "normalize=True" in spec["adstock"]
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmmlab import bayes
+from mmmlab.bayes.sampling import build
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
 from mmmlab.diagnostics import check_convergence
@@ -70,8 +71,7 @@ def _prior_as_posterior(mmm, d, spec):
     """Stands in for bayes.sample: prior draws as the 'posterior', with sampler statistics, in seconds not minutes."""
     import xarray as xr
 
-    mmm.build_model(d.X, d.y)
-    mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
+    build(mmm, d)
     mmm.sample_prior_predictive(d.X, d.y, samples=20, random_seed=1)
     prior = mmm.idata["prior"].to_dataset()
     mmm.idata["/posterior"] = prior
@@ -101,10 +101,10 @@ def _one_period_short(dates):
     return dates[:-1], slice(None, -1)
 
 
-@pytest.mark.parametrize(("change", "first"), [(_month_later, "2017-01-01"), (_one_period_short, "2018-12-01")])
+@pytest.mark.parametrize(("change", "first"), [(_month_later, "2017-01-01"), (_one_period_short, "2019-12-01")])
 def test_truth_of_other_dates_is_refused_by_date(project, monkeypatch, change, first):
     """The truth is matched to the data by date: other dates (same length or not) are a one-line user error."""
-    params = load_params(project / "params.yaml", ("generate.end=2018-12-31", *SHORT))
+    params = load_params(project / "params.yaml", ("generate.end=2019-12-31", *SHORT))  # 36 periods: enough
     generate.run(params)
     _rewrite_truth_dates(project / "data" / "truth.json", change)
     monkeypatch.setattr(bayes, "sample", _prior_as_posterior)

@@ -10,6 +10,7 @@ import pandas as pd
 from mmmlab.config.fit import ModelSpec
 from mmmlab.dataset import Dataset, experiment_indicators
 from mmmlab.errors import UserInputError
+from mmmlab.lift_data import LiftTests
 from mmmlab.seasonality import YearlyModes, yearly_modes
 
 DATE = "date"
@@ -35,6 +36,8 @@ class Design:
         What each control column was divided by (its max |value|).
     seasonality : YearlyModes
         The yearly Fourier modes of ``fit.model.yearly_seasonality`` on these data, and why.
+    lift : LiftTests or None
+        Lift tests that calibrate the fit (:func:`mmmlab.bayes.lift.add_lift_likelihood`).
     """
 
     X: pd.DataFrame
@@ -43,9 +46,10 @@ class Design:
     controls: tuple[str, ...]
     control_scale: dict[str, float]
     seasonality: YearlyModes
+    lift: LiftTests | None = None
 
 
-def design(dataset: Dataset, model: ModelSpec) -> Design:
+def design(dataset: Dataset, model: ModelSpec, lift: LiftTests | None = None) -> Design:
     """Spend per channel, the controls as numbers and a 0..1 trend, each control divided by its max |value|.
 
     Parameters
@@ -56,6 +60,8 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
         Which controls (``controls``, None for all), whether to add a trend, how experiment windows
         act (``experiment_effect``) and the yearly Fourier modes (``yearly_seasonality``). The
         experiment column is the dataset's (``dataset.experiment_column``).
+    lift : LiftTests, optional
+        Lift tests of these data (:func:`mmmlab.lift_data.load_lift_tests`), kept in the design.
 
     Returns
     -------
@@ -97,7 +103,7 @@ def design(dataset: Dataset, model: ModelSpec) -> Design:
         X[c] = controls[c].to_numpy() / scale[c]
     return Design(X=X, y=pd.Series(dataset.target, name=TARGET), channels=tuple(dataset.channels),
                   controls=tuple(kept), control_scale={c: scale[c] for c in kept},
-                  seasonality=yearly_modes(model.yearly_seasonality, dataset))
+                  seasonality=yearly_modes(model.yearly_seasonality, dataset), lift=lift)
 
 
 def _experiment_windows(dataset: Dataset, column: str, none: str, effect: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from typing import TypeVar
 from mmmlab import interrupts
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
+from mmmlab.bayes.lift import add_lift_likelihood
 from mmmlab.config.fit import FitSpec, SamplerSpec
 from mmmlab.diagnostics import Gates, Verdict, check_convergence
 from mmmlab.errors import Interrupted, UserInputError
@@ -114,9 +115,7 @@ def sample(mmm, d: Design, spec: FitSpec) -> tuple[dict[str, float], list[Attemp
     timings, t0 = {}, time.perf_counter()
     bookmark = interrupts.mark()
     with quiet_pymc_marketing(), _stopped_by(bookmark):
-        mmm.build_model(d.X, d.y)  # before fit, which would otherwise build on its own and skip the next line
-        enough_periods(mmm, len(d.X))
-        mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
+        build(mmm, d)  # before fit, which would otherwise build on its own, without the additions
         timings["build_s"] = time.perf_counter() - t0
         t = time.perf_counter()
         mmm.sample_prior_predictive(d.X, d.y, samples=spec.sampler.prior_samples, random_seed=seed + 1)
@@ -144,6 +143,26 @@ def _fitted(mmm, d: Design, sampler: SamplerSpec, bookmark: int):
         mmm.fit(d.X, d.y, **sampler.sampler_config())
     all_draws(mmm.idata["posterior"], sampler.chains, sampler.draws)
     return mmm.idata
+
+
+def build(mmm, d: Design, y=None) -> None:
+    """Build ``mmm.model`` on ``d`` as every stage fits it.
+
+    pymc-marketing's ``build_model`` on the design and sales ``y`` (default ``d.y``), then the
+    lift tests' likelihood when the design has lift tests (:func:`mmmlab.bayes.lift.add_lift_likelihood`)
+    and the deterministic ``channel_contribution_original_scale``.
+
+    Raises
+    ------
+    UserInputError
+        The data have no more periods than the model has free parameters.
+    """
+    with quiet_pymc_marketing():
+        mmm.build_model(d.X, d.y if y is None else y)
+        enough_periods(mmm, len(d.X))
+        if d.lift is not None:
+            add_lift_likelihood(mmm, d.lift)
+        mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
 
 
 def enough_periods(mmm, periods: int) -> None:

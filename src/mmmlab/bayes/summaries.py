@@ -9,6 +9,7 @@ import xarray as xr
 
 from mmmlab.bayes.contraction import prior_posterior_contraction
 from mmmlab.bayes.design_matrix import Design
+from mmmlab.bayes.lift import PREDICTED
 from mmmlab.bayes.priors import TRUNCATION
 from mmmlab.bayes.units import adstock_of, channel_contributions, marginal_roas, original_scale_parameters
 from mmmlab.config.fit import FitSpec
@@ -84,7 +85,8 @@ def estimate_tables(idata, d: Design, spec: FitSpec) -> dict[str, pd.DataFrame]:
         ``parameters`` (parameter, channel), ``contributions`` (date, channel),
         ``contribution_totals`` (channel), ``roas`` (metric roas or marginal_roas, channel), each
         with mean, median, lower, upper; ``contraction`` (:func:`mmmlab.bayes.prior_posterior_contraction`)
-        and ``posterior_summary`` (:func:`mmmlab.diagnostics.parameter_summary`).
+        and ``posterior_summary`` (:func:`mmmlab.diagnostics.parameter_summary`); with lift tests,
+        ``lift_tests`` (:func:`lift_table`).
     """
     prob = spec.hdi_prob
     params = original_scale_parameters(idata)
@@ -103,7 +105,27 @@ def estimate_tables(idata, d: Design, spec: FitSpec) -> dict[str, pd.DataFrame]:
         "roas": pd.concat({"roas": roas, "marginal_roas": mroas}, names=["metric"]).reset_index(),
         "contraction": prior_posterior_contraction(idata, prob, spec.prior_dominated_below),
         "posterior_summary": parameter_summary(idata, prob).rename_axis("variable").reset_index(),
-    }
+    } | ({"lift_tests": lift_table(idata, d, prob)} if d.lift is not None else {})
+
+
+def lift_table(idata, d: Design, prob: float) -> pd.DataFrame:
+    """Each lift test's readout beside the lift the model predicts for it, under the prior and the posterior.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test: ``lift_test``, ``channel``, ``measured``, ``se``, then ``prior_`` and
+        ``posterior_`` mean, lower and upper (HDI at ``prob``) of the predicted lift, and
+        ``narrowing``: 1 - posterior width / prior width.
+    """
+    out = pd.DataFrame({"lift_test": d.lift.labels, "channel": [d.channels[i] for i in d.lift.channel],
+                        "measured": d.lift.lift, "se": d.lift.se})
+    for group in ("prior", "posterior"):
+        summary = interval(idata[group][PREDICTED], prob)[["mean", "lower", "upper"]].to_numpy()
+        out[[f"{group}_mean", f"{group}_lower", f"{group}_upper"]] = summary
+    width = {g: out[f"{g}_upper"] - out[f"{g}_lower"] for g in ("prior", "posterior")}
+    out["narrowing"] = 1 - width["posterior"] / width["prior"]
+    return out
 
 
 def adstock_truncation(idata) -> float:

@@ -34,7 +34,7 @@ import xarray as xr
 
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
-from mmmlab.bayes.sampling import all_draws, enough_periods, generated_source_kept
+from mmmlab.bayes.sampling import all_draws, build, generated_source_kept
 from mmmlab.config.fit import FitSpec, Sampler, SamplerSpec
 from mmmlab.errors import UserInputError
 
@@ -45,7 +45,8 @@ EACH_FIT_ENV = "MMMLAB_COMPILE_EACH_FIT"  # "1": compile for every fit (the cali
 CONTRIBUTIONS = "channel_contribution_original_scale"  # per period and channel, in sales
 MU = "mu"  # the likelihood's mean per period, on pymc-marketing's scale
 
-_compiled: dict[str, CompiledFit] = {}  # compiled_for's one model per process
+KEPT_MODELS = 4  # compiled models a worker keeps: one per arm of a study (and structure of its datasets)
+_compiled: dict[str, CompiledFit] = {}  # compiled_for's models in this process, oldest first
 
 
 class DifferentStructure(ValueError):
@@ -166,8 +167,7 @@ class CompiledFit:
         if y.shape != (len(d.X),):
             raise ValueError(f"y has shape {y.shape}; the design has {len(d.X)} periods")
         fresh = build_mmm(self.spec, d)
-        with quiet_pymc_marketing():
-            fresh.build_model(d.X, y)
+        build(fresh, d, y)
         if design is not None:
             self._same_structure(fresh)
         values = {v.name: np.asarray(v.get_value()) for v in fresh.model.data_vars}
@@ -249,8 +249,8 @@ def built_model(spec: FitSpec, d: Design):
     Returns
     -------
     pymc_marketing.mmm.MMM
-        :func:`mmmlab.bayes.build_mmm`, then ``build_model(d.X, d.y)`` and the deterministic
-        ``channel_contribution_original_scale``; ``mmm.model`` is the PyMC model.
+        :func:`mmmlab.bayes.build_mmm`, then :func:`mmmlab.bayes.sampling.build`; ``mmm.model``
+        is the PyMC model.
 
     Raises
     ------
@@ -258,10 +258,7 @@ def built_model(spec: FitSpec, d: Design):
         The data have no more periods than the model has parameters (as ``mmmlab fit`` refuses them).
     """
     mmm = build_mmm(spec, d)
-    with quiet_pymc_marketing():
-        mmm.build_model(d.X, d.y)
-        enough_periods(mmm, len(d.X))
-        mmm.add_original_scale_contribution_variable(var=["channel_contribution", "y"])
+    build(mmm, d)
     return mmm
 
 
@@ -321,7 +318,7 @@ def prior_draws(mmm, n: int, seed: int) -> xr.Dataset:
 def compiled_for(key: str, spec: FitSpec, d: Design) -> CompiledFit:
     """This process's :class:`CompiledFit` for ``key``: built and compiled on the first call, then reused.
 
-    A worker keeps one compiled model, the last key's: a new key replaces it. With ``MMMLAB_COMPILE_EACH_FIT=1``
+    A worker keeps the :data:`KEPT_MODELS` latest keys' models (a study's arms each need one). With ``MMMLAB_COMPILE_EACH_FIT=1``
     every call builds and compiles afresh (the baseline of ``python -m mmmlab.benchmarks calibrate``).
 
     Parameters
@@ -339,6 +336,7 @@ def compiled_for(key: str, spec: FitSpec, d: Design) -> CompiledFit:
     if os.environ.get(EACH_FIT_ENV) == "1":
         return CompiledFit.build(spec, d)
     if key not in _compiled:
-        _compiled.clear()
+        while len(_compiled) >= KEPT_MODELS:
+            _compiled.pop(next(iter(_compiled)))  # the oldest
         _compiled[key] = CompiledFit.build(spec, d)
     return _compiled[key]

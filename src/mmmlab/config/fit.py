@@ -116,6 +116,7 @@ class FitSpec:
     strict: bool = False
     hdi_prob: float = 0.94  # credible intervals of the fit's tables and of the report
     prior_dominated_below: float = 0.5
+    lift_tests: str | None = "auto"  # fit.calibration.lift_tests: auto, a CSV path, or None (mmmlab.lift_data)
 
 
 def fit_spec(params: dict) -> FitSpec:
@@ -151,7 +152,15 @@ def fit_spec(params: dict) -> FitSpec:
         strict=f.flag("strict", d.strict),
         hdi_prob=hdi_prob,
         prior_dominated_below=prior_dominated_below,
+        lift_tests=_lift_tests(f.section("calibration", optional=True)),
     )
+
+
+def _lift_tests(c: Section) -> str | None:
+    value = c.get("lift_tests", defaults(FitSpec).lift_tests)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise UserInputError(f"fit.calibration.lift_tests: expected auto, a CSV path or null, got {value!r}")
+    return value
 
 
 def summary_levels(f: Section) -> tuple[float, float]:

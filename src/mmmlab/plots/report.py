@@ -449,3 +449,26 @@ def saturation_curves(curves: dict[str, dict], prob: float, xlabel: str, ylabel:
         ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     return fig
+
+
+def lift_tests(table: pd.DataFrame, prob: float, unit: str) -> Figure:
+    """Each lift test: its readout (± 1.96 se) beside the lift predicted under the prior and the posterior (HDI).
+
+    ``table`` is the fit's ``lift_tests`` table (:func:`mmmlab.bayes.summaries.lift_table`).
+    """
+    fig = Figure(figsize=(max(5.0, 1.6 * len(table) + 2), 3.8), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(table))
+    for offset, group, color in ((-0.2, "prior", "0.65"), (0.2, "posterior", None)):
+        for i, row in enumerate(table.itertuples(index=False)):
+            c = color or channel_color(int(row.channel_index))
+            mean, lower, upper = (getattr(row, f"{group}_{k}") for k in ("mean", "lower", "upper"))
+            ax.errorbar(x[i] + offset, mean, yerr=[[mean - lower], [upper - mean]], fmt="o", color=c, capsize=3,
+                        label=f"{group} {prob:.0%} HDI" if i == 0 else None)
+    ax.errorbar(x, table["measured"], yerr=1.96 * table["se"], fmt="D", color=TRUTH_COLOR, capsize=4,
+                label="readout ± 1.96 se")
+    ax.set_xticks(x, table["lift_test"], rotation=20, ha="right")
+    ax.set_ylabel(f"incremental {unit}")
+    ax.set_title("Lift tests: readouts and the lift the model predicts")
+    ax.legend(fontsize=8)
+    return fig

@@ -24,6 +24,7 @@ from mmmlab.report.fit_checks import (
     traces_section,
 )
 from mmmlab.report.headline import Headline, TruthCoverage, headline
+from mmmlab.report.lift import has_lift_tests, lift_section
 from mmmlab.report.media_effects import adstock_section, decomposition_section, saturation_section
 from mmmlab.report.model import Report
 from mmmlab.report.truth import limitations_section, truth_section
@@ -36,7 +37,8 @@ def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFra
 
     The page opens with a verdict (:func:`opening_verdict`): did the sampler converge, what do
     the data inform and, with a truth, does it fall inside the HDI. Sections 1-10 are always
-    built; section 11 (truth vs posterior) only when a fit table carries true values. Nothing
+    built; then the lift tests when the fit had them, and truth vs posterior when a fit table
+    carries true values. Nothing
     is written and the posterior is never re-sampled.
 
     Parameters
@@ -71,8 +73,9 @@ def build_report(mmm, settings: ReportSettings, fit_tables: dict[str, pd.DataFra
         part = builder(context)
         part.title = f"{number}. {part.title}"
         parts.append(part)
-    if context.truth_tables:
-        part = truth_section(context)
+    extra = ([lift_section] if has_lift_tests(context) else []) + ([truth_section] if context.truth_tables else [])
+    for builder in extra:
+        part = builder(context)
         part.title = f"{len(parts) + 1}. {part.title}"
         parts.append(part)
     if sampled_predictive:

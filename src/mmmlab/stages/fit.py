@@ -25,6 +25,7 @@ from mmmlab.config.fit import HILL_FORMS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.errors import GateFailure
 from mmmlab.files import OutputSet, write_json, write_tables
+from mmmlab.lift_data import chosen_lift_tests
 from mmmlab.residuals import residual_checks
 
 TRACE = "models/mmm_fit.nc"
@@ -38,7 +39,8 @@ def run(params: dict) -> str:
     spec = fit_spec(params)  # every key validated before anything runs
     dspec = data_spec(params)
     dataset = load_dataset(dspec)
-    d = bayes.design(dataset, spec.model)
+    lift = chosen_lift_tests(spec.lift_tests, dataset, "fit.calibration.lift_tests")
+    d = bayes.design(dataset, spec.model, lift)
     logged = flatten(params["fit"], "fit") | flatten(params["data"], "data.mapping")
     trace_path, tables_path, convergence_path = (output_path(p) for p in (TRACE, TABLES, CONVERGENCE))
     with (tracking.stage_run("fit", params, logged, dataset) as run_id,
@@ -93,7 +95,8 @@ def run(params: dict) -> str:
         tracking.log_artifacts(out.path(tables_path), "tables")
         out.commit()  # the last step: trace, tables and verdict replace the previous ones together
 
-    click.echo("\n".join([*dataset.notices, f"seasonality: {d.seasonality.reason}", *rerun_words(attempts),
+    click.echo("\n".join([*dataset.notices, f"seasonality: {d.seasonality.reason}", *lift_words(lift),
+                           *rerun_words(attempts),
                            verdict.plain_words(),
                            *bayes.identifiability_words(tables["contraction"]),
                            *residuals.words("fit.model.yearly_seasonality"), *evaluation.headline(truth_summary)]))
@@ -107,6 +110,14 @@ def run(params: dict) -> str:
         failed = ", ".join(c.name for c in verdict.checks if not c.passed)
         raise GateFailure(f"fit.strict is true and convergence gates failed ({failed}); see {CONVERGENCE}")
     return summary
+
+
+def lift_words(lift) -> list[str]:
+    """Which lift tests calibrate the fit, if any."""
+    if lift is None:
+        return ["lift tests: none (fit.calibration.lift_tests)"]
+    return [f"lift tests: {len(lift.lift)} from {relative(lift.path)} ({', '.join(lift.labels)}), "
+            "each a likelihood term on the lift the model predicts"]
 
 
 def rerun_words(attempts: list[bayes.Attempt]) -> list[str]:
