@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmmlab.calibration.summary import coverage_records, coverage_tables, counts, sbc_table, sbc_uniformity
+from mmmlab.calibration.summary import (
+    coverage_records,
+    coverage_tables,
+    counts,
+    sbc_table,
+    sbc_uniformity,
+    srmse_table,
+)
 from mmmlab.plots.calibration import coverage_against_nominal, rank_ecdf_difference
 
 L = 99
@@ -60,3 +67,20 @@ def test_coverage_tables_per_method_and_subset():
     assert table.loc["all fits", "bias"] == pytest.approx((3 * 0.1 + 2 * 0.4) / 5)
     fig = coverage_against_nominal(table.reset_index().query("subset == 'all fits'"), "coverage")
     assert len(fig.axes) == 1
+
+
+def test_srmse_table_and_gates_per_method_by_hand():
+    records = [
+        {"index": 0, "gates_passed": False, "gates_by_method": {"fit: a": True, "fit: b": False},
+         "intervals": {"fit: a": {"q": {"truth": 1.0}}, "fit: b": {"q": {"truth": 1.0}}},
+         "srmse": {"fit: a": {"TV": 0.1}, "fit: b": {"TV": 0.4}}},
+        {"index": 1, "gates_passed": True, "gates_by_method": {"fit: a": True, "fit: b": True},
+         "intervals": {"fit: a": {"q": {"truth": 1.0}}, "fit: b": {"q": {"truth": 1.0}}},
+         "srmse": {"fit: a": {"TV": 0.3}, "fit: b": {"TV": 0.2}}},
+        {"index": 2, "error": "RuntimeError"},
+    ]
+    long = coverage_records(records).set_index(["index", "method"])
+    assert long.loc[(0, "fit: a"), "gates_passed"] and not long.loc[(0, "fit: b"), "gates_passed"]
+    table = srmse_table(records).set_index(["method", "channel"])
+    assert table.loc[("fit: a", "TV")].to_dict() == pytest.approx({"fits": 2, "mean": 0.2, "median": 0.2, "largest": 0.3})
+    assert table.loc[("fit: b", "TV"), "largest"] == pytest.approx(0.4)

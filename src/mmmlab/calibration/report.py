@@ -7,6 +7,7 @@ tables as CSV, ``metrics.json``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,10 +128,19 @@ def _coverage(study: StudySpec, records, figures, tables):
                columns=("subset", "method", "quantity", "level", "fits", "coverage", "band_lower", "band_upper",
                         "mean_width", "relative_bias", "verdict"))
     part.link("tables/coverage_records.csv", "Every fit's truth, estimate, interval widths and hits:")
-    verdicts, metrics = {}, {}
+    srmse = summary.srmse_table(records)
+    if not srmse.empty:
+        tables["contribution_srmse"] = srmse
+        metrics = {f"{r.method}.srmse_mean.{r.channel}": float(r.mean) for r in srmse.itertuples(index=False)}
+        part.table("contribution_srmse", "Contribution SRMSE per method and channel: RMSE of the posterior mean "
+                   "contribution per period against the truth, over the mean true contribution",
+                   columns=("method", "channel", "fits", "mean", "median", "largest"))
+    else:
+        metrics = {}
+    verdicts = {}
     for (subset, method), group in table.groupby(["subset", "method"], sort=False):
         top = group["level"].max()
-        name = f"coverage_{method}_{subset.replace(' ', '_')}"
+        name = re.sub(r"[^0-9A-Za-z]+", "_", f"coverage_{method}_{subset}")
         figures[name] = coverage_against_nominal(group, f"{method}: coverage against nominal ({subset})")
         part.figure(name, f"{method}, {subset}")
         at_top = group[group["level"] == top]

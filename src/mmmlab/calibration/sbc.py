@@ -62,7 +62,7 @@ def sbc_plan(study: StudySpec, params: dict) -> Plan:
     Plan
     """
     fit = study_fit_spec(params, study)
-    dataset, _ = simulated_dataset(design_params(params, study))
+    dataset, _, _ = simulated_dataset(design_params(params, study))
     design = bayes.design(dataset, fit.model)
     mmm = built_model(fit, design)
     prior = prior_draws(mmm, study.fits, study.seed)

@@ -27,13 +27,15 @@ from mmmlab.calibration.coverage import interval_record
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
 from mmmlab.config import GENERATED_COLUMNS, data_spec, fit_spec, simulation_spec
-from mmmlab.config.calibrate import Method, StudySpec, design_params
+from mmmlab.config.calibrate import ArmSpec, Method, StudySpec, design_params
 from mmmlab.config.fit import FitSpec
 from mmmlab.config.loading import deep_merge
 from mmmlab.config.simulation import generate_section
 from mmmlab.dataset import Dataset, load_dataset
 from mmmlab.evaluation import Truth, truth_from_record
+from mmmlab.lift_data import LiftTests, chosen_lift_tests
 from mmmlab.simulate import simulate
+from mmmlab.simulate.lift_tests import readout_frame
 
 PARAMETERS = ("decay", "alpha", "gamma", "k")
 SEED_STRIDE = 1_000_003
@@ -44,18 +46,24 @@ def study_fit_spec(params: dict, study: StudySpec) -> FitSpec:
     return fit_spec(deep_merge(params, {"fit": {"sampler": {**study.sampler, "progressbar": False}}}))
 
 
-def simulated_dataset(params: dict) -> tuple[Dataset, Truth]:
-    """The simulator's dataset and truth for ``params``' generate section, loaded as the stages load a CSV."""
+def simulated_dataset(params: dict) -> tuple[Dataset, Truth, LiftTests | None]:
+    """The simulator's dataset, truth and lift-test readouts for ``params``' generate section, loaded as
+    the stages load their CSVs (no readouts: None)."""
     sim = simulate(simulation_spec(params))
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "mmm_data.csv"
+        path, lifts = Path(folder) / "mmm_data.csv", Path(folder) / "lift_tests.csv"
         sim.frame.to_csv(path, index=False)
+        readout_frame(sim.lift_tests).to_csv(lifts, index=False)
         dataset = load_dataset(data_spec({"data": {"path": str(path), "truth": None, **GENERATED_COLUMNS}}))
-    return dataset, truth_from_record(sim.truth)
+        tests = chosen_lift_tests(str(lifts), dataset, "generate.experiments.windows")
+    return dataset, truth_from_record(sim.truth), tests
 
 
-def varied_params(params: dict, study: StudySpec, index: int) -> tuple[dict, dict[str, float]]:
-    """Dataset ``index``'s params: the design with this dataset's seed and its drawn channel parameters.
+def varied_params(params: dict, study: StudySpec, index: int,
+                  arm: ArmSpec | None = None) -> tuple[dict, dict[str, float]]:
+    """Dataset ``index``'s params: the design (and arm) with this dataset's seed and its drawn channel parameters.
+
+    The draws depend on the study's seed and ``index`` only: every arm fits the same true parameters.
 
     Returns
     -------
@@ -64,7 +72,7 @@ def varied_params(params: dict, study: StudySpec, index: int) -> tuple[dict, dic
     drawn : dict
         ``"<parameter>.<channel>"`` -> the value drawn (empty when the study varies nothing).
     """
-    chosen = copy.deepcopy(design_params(params, study, index))
+    chosen = copy.deepcopy(design_params(params, study, index, arm))
     rng = np.random.default_rng([study.seed, index])
     channels = generate_section(chosen)["channels"]
     drawn = {}
@@ -99,31 +107,47 @@ def coverage_plan(study: StudySpec, params: dict) -> Plan:
         f"true channel parameters drawn per dataset: {ranges}.",
         f"Methods judged: {', '.join(study.methods)}; intervals at {', '.join(f'{p:.0%}' for p in study.levels)} "
         "(Bayesian: HDI of the posterior; recover: its profile intervals at recover.level).",
+        *(f"Arm {arm.name}: the Bayesian fit {'with' if arm.lift_tests else 'without'} the dataset's lift tests"
+          + (f"; generate overrides {arm.generate}" if arm.generate else "") + "." for arm in study.arms),
     ]
     return Plan(tasks=tasks, work=partial(coverage_fit, context), description=description, key=key)
 
 
 def coverage_fit(context: CoverageContext, task: Task) -> dict:
-    """One dataset on a worker: simulate, fit with every method, record each interval against the truth."""
-    params, drawn = varied_params(context.params, context.study, task.index)
-    dataset, truth = simulated_dataset(params)
-    record = {"seed": task.payload["seed"], "drawn": drawn, "intervals": {}}
-    if Method.fit in context.study.methods:
-        passed, gates, intervals = _bayesian(context, dataset, truth, task)
-        record |= {"gates_passed": passed, "gates": gates}
-        record["intervals"]["fit"] = intervals
-    if Method.recover in context.study.methods:
-        record["intervals"]["recover"] = _recovered(context, dataset, truth)
-        record.setdefault("gates_passed", True)  # the classical fit has no sampler gates
+    """One dataset on a worker: simulate, fit with every method (in every arm), record each interval against the truth.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``drawn``, ``intervals`` (method label -> quantity -> interval record), ``srmse``
+        (method label -> channel -> contribution SRMSE), ``gates`` (label -> the gate metrics),
+        ``gates_by_method`` (label -> passed) and ``gates_passed`` (every Bayesian fit passed).
+    """
+    record = {"seed": task.payload["seed"], "intervals": {}, "srmse": {}, "gates": {}, "gates_by_method": {}}
+    for arm in context.study.arms or (None,):
+        params, record["drawn"] = varied_params(context.params, context.study, task.index, arm)
+        dataset, truth, lift = simulated_dataset(params)
+        if Method.fit in context.study.methods:
+            label = context.study.method_label(Method.fit, arm)
+            calibrated = lift if arm is not None and arm.lift_tests else None
+            passed, gates, intervals, srmse = _bayesian(context, dataset, truth, task, calibrated)
+            record["intervals"][label], record["srmse"][label] = intervals, srmse
+            record["gates"][label], record["gates_by_method"][label] = gates, passed
+        if Method.recover in context.study.methods:
+            label = context.study.method_label(Method.recover, arm)
+            record["intervals"][label] = _recovered(context, dataset, truth)
+            record["gates_by_method"][label] = True  # the classical fit has no sampler gates
+    record["gates_passed"] = all(record["gates_by_method"].values())
     return record
 
 
-def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Task):
+def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Task, lift: LiftTests | None):
     from mmmlab.calibration.compiled import compiled_for
 
-    d = bayes.design(dataset, context.fit.model)
-    # datasets whose controls differ (an economic state never visited) need a model of their own
-    structure = hashlib.sha256(json.dumps([list(d.X.columns), len(d.X)]).encode()).hexdigest()[:8]
+    d = bayes.design(dataset, context.fit.model, lift)
+    # datasets whose controls differ (an economic state never visited) or with other lift tests need a model of their own
+    tests = [] if lift is None else lift.labels
+    structure = hashlib.sha256(json.dumps([list(d.X.columns), len(d.X), tests]).encode()).hexdigest()[:8]
     compiled = compiled_for(f"{context.key}-{structure}", context.fit, d)  # compiled once per worker and structure
     sampler = replace(context.fit.sampler, random_seed=context.study.seed * SEED_STRIDE + task.index)
     trace, attempts = until_gates_pass(
@@ -143,7 +167,18 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
         out[f"contribution ({channel})"] = _record(true_totals[channel], total, context.study.levels)
         out[f"ROAS ({channel})"] = _record(true_totals[channel] / spend[channel], total / spend[channel],
                                            context.study.levels)
-    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out
+    srmse = contribution_srmse(bayes.channel_contributions(trace).mean(("chain", "draw")), truth, d.channels)
+    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out, srmse
+
+
+def contribution_srmse(mean, truth: Truth, channels) -> dict[str, float]:
+    """Per channel: RMSE of the posterior mean contribution per period against the truth, over the mean true contribution."""
+    out = {}
+    for channel in channels:
+        true = truth.channel_contributions[channel].to_numpy()
+        estimate = mean.sel(channel=channel).to_numpy()
+        out[channel] = float(np.sqrt(np.mean((estimate - true) ** 2)) / np.mean(true))
+    return out
 
 
 def _record(truth: float, draws, levels) -> dict:

@@ -76,10 +76,22 @@ def coverage_records(records: list[dict]) -> pd.DataFrame:
     rows = []
     for r in finished(records):
         for method, quantities in r["intervals"].items():
+            passed = bool(r.get("gates_by_method", {}).get(method, r.get("gates_passed")))
             for quantity, values in quantities.items():
-                rows.append({"index": r["index"], "gates_passed": bool(r.get("gates_passed")), "method": method,
-                             "quantity": quantity, **values})
+                rows.append({"index": r["index"], "gates_passed": passed, "method": method, "quantity": quantity,
+                             **values})
     return pd.DataFrame(rows)
+
+
+def srmse_table(records: list[dict]) -> pd.DataFrame:
+    """Contribution SRMSE per method and channel over the finished fits: mean, median and largest."""
+    rows = [{"method": method, "channel": channel, "srmse": value}
+            for r in finished(records) for method, channels in r.get("srmse", {}).items()
+            for channel, value in channels.items()]
+    if not rows:
+        return pd.DataFrame()
+    grouped = pd.DataFrame(rows).groupby(["method", "channel"], sort=False)["srmse"]
+    return grouped.agg(fits="count", mean="mean", median="median", largest="max").reset_index()
 
 
 def coverage_tables(long: pd.DataFrame) -> pd.DataFrame:

@@ -35,6 +35,15 @@ class DesignSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArmSpec:
+    """One way a coverage study fits each dataset: with or without the lift tests, on changed experiments."""
+
+    name: str
+    lift_tests: bool = False  # the Bayesian fit is calibrated by the dataset's lift-test readouts
+    generate: dict = field(default_factory=dict)  # merged over the dataset's generate (e.g. experiments.windows)
+
+
+@dataclass(frozen=True, kw_only=True)
 class StudySpec:
     """One named study; the defaults are those of params.yaml's studies."""
 
@@ -48,6 +57,11 @@ class StudySpec:
     levels: tuple[float, ...] = (0.5, 0.8, 0.94)  # coverage: interval probabilities
     vary: dict[str, tuple[float, float]]  # coverage: parameter -> uniform range (required: null for none)
     sampler: dict[str, float]  # over fit.sampler: chains, draws, tune (required), target_accept, reruns (optional)
+    arms: tuple[ArmSpec, ...] = ()  # coverage: each dataset fitted once per arm; none: once, without lift tests
+
+    def method_label(self, method: Method, arm: ArmSpec | None) -> str:
+        """How records and tables name a method in an arm: ``fit`` alone, ``fit: <arm>`` with arms."""
+        return str(method) if arm is None else f"{method}: {arm.name}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +120,7 @@ def with_study(params: dict, name: str | None) -> dict:
     return deep_merge(params, {"calibrate": {"study": name}})
 
 
-def design_params(params: dict, study: StudySpec, index: int = 0) -> dict:
+def design_params(params: dict, study: StudySpec, index: int = 0, arm: ArmSpec | None = None) -> dict:
     """``params`` whose ``generate`` section makes dataset ``index`` of ``study`` (seed: design seed + index).
 
     Parameters
@@ -116,16 +130,20 @@ def design_params(params: dict, study: StudySpec, index: int = 0) -> dict:
     study : StudySpec
     index : int
         The dataset's number in the study (SBC uses only dataset 0).
+    arm : ArmSpec, optional
+        Its ``generate`` is merged last.
 
     Returns
     -------
     dict
         A copy whose ``generate`` is the study's preset merged over params' generate section, then the
-        study's ``design.generate`` over that (so it wins over the preset), with the seed set and no
-        preset left to merge.
+        study's ``design.generate`` over that (so it wins over the preset), then the arm's, with the
+        seed set and no preset left to merge.
     """
     chosen = {**params, "generate": {**(params.get("generate") or {}), "preset": study.design.preset}}
     generate = deep_merge(generate_section(chosen), study.design.generate)
+    if arm is not None:
+        generate = deep_merge(generate, arm.generate)
     generate |= {"preset": None, "seed": study.design.seed + index}
     return {**params, "generate": generate}
 
@@ -157,7 +175,19 @@ def _study(s: Section, name: str) -> StudySpec:
         levels=tuple(sorted(_level(s, level) for level in levels)),
         vary=_vary(Section(s.get("vary") or {}, s.key("vary"))) if coverage else {},
         sampler=_sampler(s.section("sampler")),
+        arms=_arms(s.section("arms", optional=True)) if coverage else (),
     )
+
+
+def _arms(arms: Section) -> tuple[ArmSpec, ...]:
+    out = []
+    for name in arms.mapping:
+        arm = arms.section(name)
+        generate = arm.get("generate", {}) or {}
+        if not isinstance(generate, dict):
+            raise UserInputError(f"{arm.key('generate')}: expected a mapping of generate keys, got {generate!r}")
+        out.append(ArmSpec(name=str(name), lift_tests=arm.flag("lift_tests", False), generate=generate))
+    return tuple(out)
 
 
 def _method(s: Section, value) -> Method:

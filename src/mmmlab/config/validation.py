@@ -93,6 +93,14 @@ def _study_design(params: dict, study) -> None:
     except UserInputError as exc:
         raise UserInputError(f"{path}: {exc}") from None
     _check_tree(study.design.generate, f"{path}.generate", reads, alias=("generate", f"{path}.generate"))
+    for arm in study.arms:
+        where = f"calibrate.studies.{study.name}.arms.{arm.name}"
+        try:
+            with recording() as reads:
+                simulation_spec(design_params(params, study, arm=arm))
+        except UserInputError as exc:
+            raise UserInputError(f"{where}: {exc}") from None
+        _check_tree(arm.generate, f"{where}.generate", reads, alias=("generate", f"{where}.generate"))
 
 
 def _check_preset(params: dict, name: str, preset: Any) -> None:
