@@ -223,6 +223,8 @@ def _calibrate_command() -> click.Command:
 
 
 main.add_command(_calibrate_command())
+main.add_command(stage_command("optimize", "Budget allocation on the fit's posterior (judged against the truth "
+                               "when known): reports/optimize/.", {}))
 main.add_command(stage_command("pipeline", "Every stage in order, each a nested MLflow run (no DVC caching).", {}))
 
 if __name__ == "__main__":

@@ -156,11 +156,12 @@ def test_a_required_key_left_out_is_named(full, key):
 
 
 def _leaves(tree, prefix=""):
-    """Dotted keys of params.yaml's values; a prior mapping ({distribution: ...}), a study's ``vary`` (a set of
-    entries the user lists, like a list) and a list are one value."""
+    """Dotted keys of params.yaml's values; a prior mapping ({distribution: ...}), a study's ``vary`` and an arm's
+    ``generate`` (sets of entries the user lists, like a list) and a list are one value."""
     for key, value in tree.items():
         path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value and "distribution" not in value and key != "vary":
+        overrides = key == "generate" and path.startswith("calibrate.")  # a study's or arm's simulator overrides
+        if isinstance(value, dict) and value and "distribution" not in value and key != "vary" and not overrides:
             yield from _leaves(value, path)
         else:
             yield path

@@ -70,7 +70,7 @@ def test_unknown_key_names_the_key_and_the_nearest_valid_one(repo_root, override
 
 def test_unknown_key_without_a_close_match_lists_the_known_ones(repo_root):
     message = _error(repo_root, "foo.bar=1")
-    assert message == "foo: unknown key (known: calibrate, check, data, fit, generate, presets, recover, report, tracking)"
+    assert message == "foo: unknown key (known: calibrate, check, data, fit, generate, optimize, presets, recover, report, tracking)"
 
 
 def test_unknown_key_in_the_file_is_an_error(repo_root, tmp_path):

@@ -16,7 +16,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-STAGES = ["generate", "check", "recover", "fit", "report"]
+STAGES = ["generate", "check", "recover", "fit", "report", "optimize"]
 UP_TO_DATE = "Data and pipelines are up to date."
 
 # small enough for a test: a short sampler run and no recovery intervals (the stages are the real ones)

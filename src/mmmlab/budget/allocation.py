@@ -20,12 +20,12 @@ class Allocation:
 
 
 def best_allocation(objective: Callable[[np.ndarray], float], budget: float, lower, upper, *,
-                    starts: int = 8, seed: int = 0, key: str = "optimize") -> Allocation:
+                    starts: int = 8, seed: int = 0, key: str = "optimize", also_from=()) -> Allocation:
     """Maximise ``objective(spend)`` subject to ``sum(spend) == budget`` and ``lower <= spend <= upper``.
 
-    SLSQP from several starts (the budget split in proportion to the bounds' midpoints, then random
-    feasible points); the best local optimum is kept, as Hill curves with a shape above 1 are not
-    concave.
+    SLSQP from several starts (the budget split equally, random feasible points and ``also_from``),
+    on the objective divided by its size at the first start; the best local optimum is kept, as Hill
+    curves with a shape above 1 are not concave.
 
     Parameters
     ----------
@@ -41,6 +41,8 @@ def best_allocation(objective: Callable[[np.ndarray], float], budget: float, low
         Draws the random starts.
     key : str
         The params section named in errors.
+    also_from : sequence of array-like
+        Further starting points (e.g. other allocations the optimum must be at least as good as).
 
     Returns
     -------
@@ -60,10 +62,12 @@ def best_allocation(objective: Callable[[np.ndarray], float], budget: float, low
     scale = budget if budget > 0 else 1.0
     constraint = {"type": "eq", "fun": lambda x: x.sum() - budget / scale}
     bounds = list(zip(lower / scale, upper / scale))
+    first = [_feasible(np.asarray(x, dtype=float), budget, lower, upper) for x in also_from]
+    size = max(abs(objective(x)) for x in [*first, *_starts(budget, lower, upper, 1, seed)]) or 1.0
     best = None
-    for start in _starts(budget, lower, upper, starts, seed):
-        result = minimize(lambda x: -objective(x * scale), start / scale, method="SLSQP", bounds=bounds,
-                          constraints=[constraint], options={"ftol": 1e-12, "maxiter": 500})
+    for start in [*_starts(budget, lower, upper, starts, seed), *first]:
+        result = minimize(lambda x: -objective(x * scale) / size, start / scale, method="SLSQP", bounds=bounds,
+                          constraints=[constraint], options={"ftol": 1e-14, "maxiter": 1000})
         spend = _feasible(result.x * scale, budget, lower, upper)
         value = float(objective(spend))
         if best is None or value > best.value:

@@ -39,8 +39,8 @@ class ArmSpec:
     """One way a coverage study fits each dataset: with or without the lift tests, on changed experiments."""
 
     name: str
-    lift_tests: bool = False  # the Bayesian fit is calibrated by the dataset's lift-test readouts
-    generate: dict = field(default_factory=dict)  # merged over the dataset's generate (e.g. experiments.windows)
+    lift_tests: bool  # the Bayesian fit is calibrated by the dataset's lift-test readouts
+    generate: dict  # merged over the dataset's generate (e.g. experiments.windows); params: null for none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,10 +183,10 @@ def _arms(arms: Section) -> tuple[ArmSpec, ...]:
     out = []
     for name in arms.mapping:
         arm = arms.section(name)
-        generate = arm.get("generate", {}) or {}
+        generate = arm.get("generate") or {}  # required (null for none): left out, an arm would change silently
         if not isinstance(generate, dict):
             raise UserInputError(f"{arm.key('generate')}: expected a mapping of generate keys, got {generate!r}")
-        out.append(ArmSpec(name=str(name), lift_tests=arm.flag("lift_tests", False), generate=generate))
+        out.append(ArmSpec(name=str(name), lift_tests=arm.flag("lift_tests"), generate=generate))
     return tuple(out)
 
 

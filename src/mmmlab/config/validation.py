@@ -12,6 +12,7 @@ from mmmlab.config.calibrate import calibrate_spec, design_params
 from mmmlab.config.check import check_spec
 from mmmlab.config.data import data_spec
 from mmmlab.config.fit import SATURATIONS, fit_spec, saturation_priors
+from mmmlab.config.optimize import optimize_spec
 from mmmlab.config.recover import recovery_spec
 from mmmlab.config.report import report_settings
 from mmmlab.config.section import Reads, Section, join, recording, unknown_key
@@ -59,6 +60,7 @@ def validate(params: dict) -> None:
             if saturation != fit.model.saturation and saturation in priors.mapping:
                 saturation_priors(priors, saturation)
         report_settings(params)
+        optimize_spec(params)
         calibrate = calibrate_spec(params)
     reads.keys.add("presets")  # read by generate_section; each preset is checked below as generate keys
     _check_tree(params, "", reads)

@@ -10,7 +10,7 @@ import importlib
 
 from mmmlab import tracking
 
-STAGES = ("generate", "check", "recover", "fit", "report")
+STAGES = ("generate", "check", "recover", "fit", "report", "optimize")
 
 
 def run(params: dict) -> str:

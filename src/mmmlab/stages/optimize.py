@@ -1,0 +1,127 @@
+"""`mmmlab optimize`: the budget allocation recommended on the fit's posterior, judged against the truth when known.
+
+Reads ``models/mmm_fit.nc`` (the posterior, the data's spend) and, when ``data.truth`` exists, the
+simulator's truth; writes ``reports/optimize/`` (``allocation.csv``, ``metrics.json``,
+``figures/*.png``) as one :class:`~mmmlab.files.OutputSet`. The analysis is
+:mod:`mmmlab.budget.recommend`; this module orchestrates it.
+"""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from mmmlab import evaluation, tracking
+from mmmlab.bayes.summaries import hdi
+from mmmlab.budget.recommend import judged, plan_for, posterior_curves, recommend, true_curves
+from mmmlab.config import data_spec, fit_spec, flatten, output_path, resolve
+from mmmlab.config.optimize import optimize_spec
+from mmmlab.errors import UserInputError
+from mmmlab.files import OutputSet, write_figure, write_json
+from mmmlab.plots import optimize as plots
+
+TRACE = "models/mmm_fit.nc"
+FOLDER = "reports/optimize"
+GRID = 60  # points per response curve
+
+
+def run(params: dict) -> str:
+    """Recommend allocations, judge them against the truth when there is one, write and log; returns a summary."""
+    spec = optimize_spec(params)
+    prob = fit_spec(params).hdi_prob
+    trace = resolve(TRACE)
+    if not trace.exists():
+        raise UserInputError(f"{TRACE}: no fitted trace; run `mmmlab fit` first")
+    idata = xr.open_datatree(trace)
+    spend, dates = _spend(idata)
+    plan = plan_for(spend, _periods_per_year(dates), spec)
+    history = spend.to_numpy(dtype=float)
+    curves = posterior_curves(idata, history, spec)
+    truth = evaluation.load_truth(data_spec(params).truth)
+    folder = output_path(FOLDER)
+    with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")), \
+            OutputSet([folder]) as out:
+        recommended = recommend(curves, plan, spec, prob)
+        judgement = None
+        if truth is not None:
+            truth = evaluation.align_truth(truth, dates)
+            judgement = judged(true_curves(truth, plan.channels, history, spec), plan, recommended, spec)
+        metrics = _metrics(plan, recommended, judgement)
+        staged = out.path(folder)
+        staged.mkdir(parents=True)
+        _table(plan, recommended, judgement).to_csv(staged / "allocation.csv", index=False)
+        write_json(staged / "metrics.json", metrics)
+        _figures(staged / "figures", plan, curves, recommended, judgement, truth, history, spec, prob)
+        tracking.log_metrics({f"optimize.{k}": v for k, v in metrics.items() if isinstance(v, float)})
+        tracking.log_artifacts(staged, "optimize")
+        out.commit()
+    click.echo("\n".join(_words(plan, recommended, judgement, prob)))
+    return f"optimize: {len(plan.channels)} channels, budget {plan.budget:,.0f} per period over {spec.horizon} periods; {FOLDER}/"
+
+
+def _spend(idata) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """The spend per period the model was fitted on, one column per channel."""
+    channels = [str(c) for c in idata["constant_data"]["channel"].values]
+    data = idata["fit_data"].to_dataset()
+    dates = pd.DatetimeIndex(data["date"].values)
+    return pd.DataFrame({c: data[c].values for c in channels}, index=dates), dates
+
+
+def _periods_per_year(dates: pd.DatetimeIndex) -> int:
+    return max(1, round(365.25 / float(np.median(np.diff(dates.values).astype("timedelta64[D]").astype(float)))))
+
+
+def _metrics(plan, recommended, judgement) -> dict:
+    out = {"budget": plan.budget}
+    for name, r in recommended.items():
+        out |= {f"{name}.{k}": float(v) for k, v in r.items() if k != "allocation"}
+    if judgement:
+        out["truth.current_sales"] = judgement["current_sales"]
+        out["truth.optimum_sales"] = judgement["optimum"]["true_sales"]
+        for name in recommended:
+            out |= {f"{name}.truth.{k}": float(v) for k, v in judgement[name].items()}
+    return out
+
+
+def _table(plan, recommended, judgement) -> pd.DataFrame:
+    table = pd.DataFrame({"channel": plan.channels, "current": plan.current, "lower": plan.lower, "upper": plan.upper})
+    for name, r in recommended.items():
+        table[name] = [r["allocation"][c] for c in plan.channels]
+    if judgement:
+        table["true_optimum"] = [judgement["optimum"]["allocation"][c] for c in plan.channels]
+    return table
+
+
+def _figures(folder, plan, curves, recommended, judgement, truth, history, spec, prob) -> None:
+    folder.mkdir()
+    points = {"current": plan.current} | {name: np.array([r["allocation"][c] for c in plan.channels])
+                                          for name, r in recommended.items()}
+    if judgement:
+        points["true optimum"] = np.array([judgement["optimum"]["allocation"][c] for c in plan.channels])
+    write_figure(folder / "allocation.png", plots.allocations(plan.channels, points, "per period"))
+    grid = np.linspace(0, 1, GRID)[:, None] * np.maximum(plan.upper, plan.current) * 1.2
+    draws = np.stack([curves.per_channel(row) for row in grid])  # (points, draws, channels)
+    lower, upper = hdi(np.moveaxis(draws, 1, 0), prob)
+    true = None
+    if truth is not None:
+        true_c = true_curves(truth, plan.channels, history, spec)
+        true = np.stack([true_c.per_channel(row)[0] for row in grid])
+    write_figure(folder / "response_curves.png",
+                 plots.response_curves(plan.channels, grid, draws.mean(axis=1), lower, upper, points, prob, true))
+
+
+def _words(plan, recommended, judgement, prob) -> list[str]:
+    lines = []
+    for name, r in recommended.items():
+        moves = ", ".join(f"{c} {r['allocation'][c] / now - 1:+.0%}" for c, now in zip(plan.channels, plan.current))
+        lines.append(f"{name}: {moves}; expected gain {r['gain']:,.0f} ({prob:.0%} HDI {r['gain_lower']:,.0f} to "
+                     f"{r['gain_upper']:,.0f}), P(gain > 0) = {r['p_gain_positive']:.0%}")
+        if not r["supported"]:
+            lines.append(f"  the data do not support moving money: the gain's {prob:.0%} HDI includes zero")
+        if judgement:
+            j = judgement[name]
+            lines.append(f"  against the truth: regret {j['regret']:.0%} of the achievable gain; true gain "
+                         f"{j['true_gain']:,.0f}, promised {j['promised_gain']:,.0f}")
+    return lines
