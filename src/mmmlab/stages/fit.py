@@ -62,7 +62,8 @@ def run(params: dict) -> str:
         verdict = attempts[-1].verdict
         residuals = residual_checks(bayes.residuals(idata), dataset.dates)
         metrics = (verdict.metrics() | bayes.sampler_metrics(idata, timings, verdict.metrics()["min_ess_bulk"])
-                   | residuals.metrics() | {"sampling_attempts": float(len(attempts))})
+                   | residuals.metrics() | {"sampling_attempts": float(len(attempts)),
+                                              "lift_tests": float(0 if lift is None else len(lift.lift))})
         tables = bayes.estimate_tables(idata, d, spec)
         dominated = bayes.prior_dominated(tables["contraction"])
         truth = evaluation.load_truth(dspec.truth)  # only now, after sampling
