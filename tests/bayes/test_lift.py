@@ -6,12 +6,6 @@ import pytest
 from mmmlab import bayes
 from mmmlab.bayes.lift import OBSERVED, PREDICTED
 from mmmlab.bayes.sampling import build
-from mmmlab.config import GENERATED_COLUMNS, data_spec, fit_spec, load_params, simulation_spec
-from mmmlab.dataset import load_dataset
-from mmmlab.lift_data import load_lift_tests
-from mmmlab.simulate import simulate
-from mmmlab.simulate.lift_tests import readout_frame
-from tests.conftest import REPO
 
 EXTRA_WINDOWS = (  # a second TV test overlapping the first, with its own multiplier, and a Print test
     "generate.experiments.windows=[{channel: TV, start: '2018-03-01', end: '2018-04-30', response_rate: 2.8},"
@@ -20,15 +14,8 @@ EXTRA_WINDOWS = (  # a second TV test overlapping the first, with its own multip
 )
 
 
-def _model_at_truth(tmp_path, overrides=()):
-    params = load_params(REPO / "params.yaml", overrides)
-    sim = simulate(simulation_spec(params))
-    csv, lifts = tmp_path / "data.csv", tmp_path / "lift_tests.csv"
-    sim.frame.to_csv(csv, index=False)
-    readout_frame(sim.lift_tests).to_csv(lifts, index=False)
-    dataset = load_dataset(data_spec({"data": {"path": str(csv), "truth": None, **GENERATED_COLUMNS}}))
-    spec = fit_spec(params)
-    d = bayes.design(dataset, spec.model, load_lift_tests(lifts, dataset, "fit.calibration.lift_tests"))
+def _model_at_truth(lift_design, overrides=()):
+    _, sim, spec, d = lift_design(*overrides)
     mmm = bayes.build_mmm(spec, d)
     build(mmm, d)
     return mmm, d, sim.truth
@@ -49,8 +36,8 @@ def _predicted_at(mmm, d, truth, factor=1.0):
 
 
 @pytest.mark.parametrize("overrides", [(), EXTRA_WINDOWS], ids=["the seed's four tests", "overlapping tests"])
-def test_predicted_lift_at_the_true_parameters_is_the_true_lift(tmp_path, overrides):
-    mmm, d, truth = _model_at_truth(tmp_path, overrides)
+def test_predicted_lift_at_the_true_parameters_is_the_true_lift(lift_design, overrides):
+    mmm, d, truth = _model_at_truth(lift_design, overrides)
     true_lift = [t["true_lift"] for t in truth["lift_tests"]]
     assert len(true_lift) == len(d.lift.lift) >= 3
     np.testing.assert_allclose(_predicted_at(mmm, d, truth), true_lift, rtol=1e-9)
@@ -58,8 +45,8 @@ def test_predicted_lift_at_the_true_parameters_is_the_true_lift(tmp_path, overri
     assert not np.allclose(_predicted_at(mmm, d, truth, factor=1.2), true_lift, rtol=1e-3)
 
 
-def test_the_readouts_are_the_likelihood_terms_observations(tmp_path):
-    mmm, d, truth = _model_at_truth(tmp_path)
+def test_the_readouts_are_the_likelihood_terms_observations(lift_design):
+    mmm, d, truth = _model_at_truth(lift_design)
     observed = mmm.model.rvs_to_values[mmm.model[OBSERVED]]
     np.testing.assert_array_equal(observed.get_value(), [t["lift"] for t in truth["lift_tests"]])
     np.testing.assert_array_equal(mmm.model["lift_se"].get_value(), [t["lift_se"] for t in truth["lift_tests"]])

@@ -9,29 +9,16 @@ import pytest
 from mmmlab import bayes
 from mmmlab.bayes import sampling
 from mmmlab.bayes.lift import OBSERVED, PREDICTED, add_predicted_lift
-from mmmlab.config import GENERATED_COLUMNS, data_spec, fit_spec, load_params, simulation_spec
-from mmmlab.dataset import load_dataset
-from mmmlab.lift_data import load_lift_tests
-from mmmlab.simulate import simulate
-from mmmlab.simulate.lift_tests import readout_frame
-from tests.conftest import REPO
 
 SHORT = ("fit.sampler.chains=2", "fit.sampler.draws=400", "fit.sampler.tune=300", "fit.sampler.reruns=0",
          "fit.sampler.progressbar=false", "fit.sampler.prior_samples=100")
 
 
 @pytest.mark.slow
-def test_lift_tests_narrow_the_lift_the_model_predicts(tmp_path, monkeypatch):
+def test_lift_tests_narrow_the_lift_the_model_predicts(lift_design, monkeypatch):
     """The same short fit with and without the tests' likelihood (both predict each test's lift): with it, every
     test's predicted lift is at most half as wide and lies within two standard errors of its readout."""
-    params = load_params(REPO / "params.yaml", SHORT)
-    sim = simulate(simulation_spec(params))
-    csv, lifts = tmp_path / "data.csv", tmp_path / "lift_tests.csv"
-    sim.frame.to_csv(csv, index=False)
-    readout_frame(sim.lift_tests).to_csv(lifts, index=False)
-    dataset = load_dataset(data_spec({"data": {"path": str(csv), "truth": None, **GENERATED_COLUMNS}}))
-    spec = fit_spec(params)
-    d = bayes.design(dataset, spec.model, load_lift_tests(lifts, dataset, "fit.calibration.lift_tests"))
+    _, sim, spec, d = lift_design(*SHORT)
     predicted = {}
     for arm in ("without", "with"):
         with monkeypatch.context() as mp:

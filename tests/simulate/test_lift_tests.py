@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -28,21 +27,6 @@ def make(repo_root):
         return generate_section(params), simulate(simulation_spec(params))
 
     return _make
-
-
-@pytest.fixture
-def generate(monkeypatch):
-    """The generate stage without MLflow (tracking is not under test here)."""
-    from mmmlab.stages import generate
-
-    @contextmanager
-    def stage_run(*args, **kwargs):
-        yield "no-run"
-
-    monkeypatch.setattr(generate.tracking, "stage_run", stage_run)
-    for name in ("set_tags", "log_dataset", "log_metrics", "log_artifact"):
-        monkeypatch.setattr(generate.tracking, name, lambda *a, **k: None)
-    return generate
 
 
 def _windows(*windows: str) -> str:
@@ -99,9 +83,9 @@ def _assert_matches_hand(g: dict, frame: pd.DataFrame, truth: dict) -> None:
 
 # --------------------------------------------------------------------------- (a) consistency with the written files
 @pytest.mark.parametrize("overrides", [(), ("generate.preset=identifiable",)], ids=["default", "identifiable"])
-def test_written_readouts_equal_the_lift_recomputed_by_hand(project, generate, overrides):
+def test_written_readouts_equal_the_lift_recomputed_by_hand(project, quiet_tracking, overrides):
     params = load_params(overrides=overrides)
-    generate.run(params)
+    quiet_tracking.run(params)
     frame = pd.read_csv(project / "data" / "mmm_data.csv")
     truth = json.loads((project / "data" / "truth.json").read_text())
     readouts = pd.read_csv(project / "data" / "lift_tests.csv")
@@ -117,8 +101,8 @@ def test_written_readouts_equal_the_lift_recomputed_by_hand(project, generate, o
         assert readouts.loc[0, ["start", "end", "measure_end"]].tolist() == ["2018-03-01", "2018-04-01", "2018-07-01"]
 
 
-def test_the_stage_writes_a_header_only_file_without_windows(project, generate):
-    generate.run(load_params(overrides=[_windows()]))
+def test_the_stage_writes_a_header_only_file_without_windows(project, quiet_tracking):
+    quiet_tracking.run(load_params(overrides=[_windows()]))
     assert (project / "data" / "lift_tests.csv").read_text().strip() == ",".join(CSV_COLUMNS)
     assert json.loads((project / "data" / "truth.json").read_text())["lift_tests"] == []
     assert sorted(p.name for p in (project / "data").iterdir()) == ["lift_tests.csv", "mmm_data.csv", "truth.json"]

@@ -212,25 +212,6 @@ def test_same_seed_same_frame_different_seed_different(make):
     assert a.truth["noise"] != c.truth["noise"]
 
 
-@pytest.fixture
-def quiet_tracking(monkeypatch):
-    """The generate stage without MLflow (tracking is not under test here; the CLI tests run it for real)."""
-    from contextlib import contextmanager
-
-    from mmmlab.stages import generate
-
-    @contextmanager
-    def stage_run(*args, **kwargs):
-        yield "no-run"
-
-    monkeypatch.setattr(generate.tracking, "stage_run", stage_run)
-    monkeypatch.setattr(generate.tracking, "log_metrics", lambda *a, **k: None)
-    monkeypatch.setattr(generate.tracking, "log_artifact", lambda *a, **k: None)
-    monkeypatch.setattr(generate.tracking, "set_tags", lambda *a, **k: None)
-    monkeypatch.setattr(generate.tracking, "log_dataset", lambda *a, **k: None)
-    return generate
-
-
 def test_generate_stage_same_seed_identical_bytes_different_seed_differs(project, quiet_tracking):
     generate = quiet_tracking
 
