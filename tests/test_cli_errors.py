@@ -251,7 +251,7 @@ UNKNOWN_KEYS = {
     "generate, typo in fit": (["generate", "--set", "fit.sampler.drawz=2000"],
                               "fit.sampler.drawz: unknown key (did you mean fit.sampler.draws?)"),
     "check, unknown section": (["check", "--set", "foo.bar=1"],
-                               "foo: unknown key (known: calibrate, check, data, fit, generate, presets, recover, report, tracking)"),
+                               "foo: unknown key (known: calibrate, check, data, fit, generate, optimize, presets, recover, report, tracking)"),
     "pipeline, typo in a preset": (["pipeline", "--set", "presets.identifiable.noise.sdd=0"],
                                    "presets.identifiable.noise.sdd: unknown key (did you mean presets.identifiable.noise.sd?)"),
     "report, the old HDI key": (["report", "--set", "report.hdi_prob=0.9"],

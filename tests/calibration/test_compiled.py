@@ -27,7 +27,7 @@ from mmmlab.simulate import simulate
 REPO = Path(__file__).resolve().parents[2]
 # the short_params data, with few enough controls for 24 periods, and draws enough to see a shift
 SHORT = ("generate.end=2018-12-31", "fit.model.controls=[Economic_Condition]", "fit.sampler.chains=2",
-         "fit.sampler.draws=60", "fit.sampler.tune=60", "data.truth=null")
+         "fit.sampler.draws=60", "fit.sampler.tune=60", "fit.sampler.reruns=0", "data.truth=null")
 
 
 def _design(folder: Path, seed: int):

@@ -41,6 +41,7 @@ INTERNAL_NAMES = ("adstock_alpha", "saturation_beta", "saturation_slope", "satur
 TRUTH_FIGURES = {"truth_adstock_curves", "truth_saturation_curves", "truth_contributions_over_time"}
 TINY_FIT = [
     "fit.sampler.chains=2", "fit.sampler.draws=100", "fit.sampler.tune=100", "fit.sampler.prior_samples=200",
+    "fit.sampler.reruns=0",
     "fit.sampler.progressbar=false", "fit.model.adstock.l_max=12", "fit.model.yearly_seasonality=0",
     "fit.model.controls=[Economic_Condition]",
 ]

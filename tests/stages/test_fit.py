@@ -159,7 +159,8 @@ def test_small_real_fit_passes_the_gates(project):
 
     # strict: the same fit with too few draws fails a gate and exits non-zero, after writing its verdict
     strict = load_params(project / "params.yaml", SHORT)
-    for item in ("fit.strict=true", "fit.sampler.chains=2", "fit.sampler.draws=30", "fit.sampler.tune=30"):
+    for item in ("fit.strict=true", "fit.sampler.chains=2", "fit.sampler.draws=30", "fit.sampler.tune=30",
+                 "fit.sampler.reruns=0"):
         set_key(strict, item)
     with pytest.raises(GateFailure, match="fit.strict"):
         fit.run(strict)
