@@ -4,6 +4,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from mmmlab.config import generate_section, load_params, simulation_spec
+from mmmlab.simulate import simulate
+
 
 @pytest.fixture
 def quiet_tracking(monkeypatch):
@@ -18,3 +21,14 @@ def quiet_tracking(monkeypatch):
     for name in ("set_tags", "log_dataset", "log_metrics", "log_artifact"):
         monkeypatch.setattr(generate.tracking, name, lambda *a, **k: None)
     return generate
+
+
+@pytest.fixture
+def make(repo_root):
+    """``make(*overrides) -> (raw generate section with preset merged, Simulation)``."""
+
+    def _make(*overrides: str):
+        params = load_params(repo_root / "params.yaml", overrides)
+        return generate_section(params), simulate(simulation_spec(params))
+
+    return _make

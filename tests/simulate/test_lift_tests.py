@@ -18,17 +18,6 @@ from mmmlab.simulate import simulate
 CSV_COLUMNS = ["channel", "start", "end", "measure_end", "spend_before", "extra_spend", "lift", "lift_se"]
 
 
-@pytest.fixture
-def make(repo_root):
-    """``make(*overrides) -> (raw generate section with preset merged, Simulation)``."""
-
-    def _make(*overrides: str):
-        params = load_params(repo_root / "params.yaml", overrides)
-        return generate_section(params), simulate(simulation_spec(params))
-
-    return _make
-
-
 def _windows(*windows: str) -> str:
     return f"generate.experiments.windows=[{', '.join(windows)}]"
 

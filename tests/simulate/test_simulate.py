@@ -8,20 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmmlab.config import generate_section, load_params, simulation_spec
+from mmmlab.config import load_params, simulation_spec
 from mmmlab.simulate import simulate
 from mmmlab.simulate.calendar import easter
-
-
-@pytest.fixture
-def make(repo_root):
-    """``make(*overrides) -> (raw generate section with preset merged, Simulation)``."""
-
-    def _make(*overrides: str):
-        params = load_params(repo_root / "params.yaml", overrides)
-        return generate_section(params), simulate(simulation_spec(params))
-
-    return _make
 
 
 def _experiment_boost(g: dict, frame: pd.DataFrame) -> np.ndarray:
