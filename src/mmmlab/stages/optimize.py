@@ -21,6 +21,7 @@ from mmmlab.config.optimize import optimize_spec
 from mmmlab.errors import UserInputError
 from mmmlab.files import OutputSet, write_figure, write_json
 from mmmlab.plots import optimize as plots
+from mmmlab.residuals import periods_per_year
 
 TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/optimize"
@@ -36,7 +37,7 @@ def run(params: dict) -> str:
         raise UserInputError(f"{TRACE}: no fitted trace; run `mmmlab fit` first")
     idata = xr.open_datatree(trace)
     spend, dates = _spend(idata)
-    plan = plan_for(spend, _periods_per_year(dates), spec)
+    plan = plan_for(spend, periods_per_year(dates), spec)
     history = spend.to_numpy(dtype=float)
     curves = posterior_curves(idata, history, spec)
     truth = evaluation.load_truth(data_spec(params).truth)
@@ -44,16 +45,16 @@ def run(params: dict) -> str:
     with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")), \
             OutputSet([folder]) as out:
         recommended = recommend(curves, plan, spec, prob)
-        judgement = None
+        judgement, truth_curves = None, None
         if truth is not None:
-            truth = evaluation.align_truth(truth, dates)
-            judgement = judged(true_curves(truth, plan.channels, history, spec), plan, recommended, spec)
+            truth_curves = true_curves(evaluation.align_truth(truth, dates), plan.channels, history, spec)
+            judgement = judged(truth_curves, plan, recommended, spec)
         metrics = _metrics(plan, recommended, judgement)
         staged = out.path(folder)
         staged.mkdir(parents=True)
         _table(plan, recommended, judgement).to_csv(staged / "allocation.csv", index=False)
         write_json(staged / "metrics.json", metrics)
-        _figures(staged / "figures", plan, curves, recommended, judgement, truth, history, spec, prob)
+        _figures(staged / "figures", plan, curves, recommended, judgement, truth_curves, prob)
         tracking.log_metrics({f"optimize.{k}": v for k, v in metrics.items() if isinstance(v, float)})
         tracking.log_artifacts(staged, "optimize")
         out.commit()
@@ -67,10 +68,6 @@ def _spend(idata) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
     data = idata["fit_data"].to_dataset()
     dates = pd.DatetimeIndex(data["date"].values)
     return pd.DataFrame({c: data[c].values for c in channels}, index=dates), dates
-
-
-def _periods_per_year(dates: pd.DatetimeIndex) -> int:
-    return max(1, round(365.25 / float(np.median(np.diff(dates.values).astype("timedelta64[D]").astype(float)))))
 
 
 def _metrics(plan, recommended, judgement) -> dict:
@@ -94,7 +91,7 @@ def _table(plan, recommended, judgement) -> pd.DataFrame:
     return table
 
 
-def _figures(folder, plan, curves, recommended, judgement, truth, history, spec, prob) -> None:
+def _figures(folder, plan, curves, recommended, judgement, truth_curves, prob) -> None:
     folder.mkdir()
     points = {"current": plan.current} | {name: np.array([r["allocation"][c] for c in plan.channels])
                                           for name, r in recommended.items()}
@@ -104,10 +101,7 @@ def _figures(folder, plan, curves, recommended, judgement, truth, history, spec,
     grid = np.linspace(0, 1, GRID)[:, None] * np.maximum(plan.upper, plan.current) * 1.2
     draws = np.stack([curves.per_channel(row) for row in grid])  # (points, draws, channels)
     lower, upper = hdi(np.moveaxis(draws, 1, 0), prob)
-    true = None
-    if truth is not None:
-        true_c = true_curves(truth, plan.channels, history, spec)
-        true = np.stack([true_c.per_channel(row)[0] for row in grid])
+    true = None if truth_curves is None else np.stack([truth_curves.per_channel(row)[0] for row in grid])
     write_figure(folder / "response_curves.png",
                  plots.response_curves(plan.channels, grid, draws.mean(axis=1), lower, upper, points, prob, true))
 
