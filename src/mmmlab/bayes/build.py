@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from mmmlab.bayes.design_matrix import DATE, TARGET, Design
 from mmmlab.bayes.priors import l_max
-from mmmlab.config.fit import JAX_SAMPLERS, FitSpec
+from mmmlab.config.fit import JAX_SAMPLERS, FitSpec, Geometry
 from mmmlab.errors import UserInputError
 
 
@@ -53,7 +53,8 @@ def build_mmm(spec: FitSpec, d: Design):
     pymc_marketing.mmm.MMM
         Geometric adstock (the project's recursion, or pymc-marketing's own for the JAX samplers),
         the configured saturation, ``spec.priors`` and the sampler settings; built and sampled by
-        :func:`mmmlab.bayes.sample`.
+        :func:`mmmlab.bayes.sample`. With ``fit.sampler.geometry: level`` a
+        :class:`mmmlab.bayes.geometry.LevelGeometryMMM`: the same model, sampled in other coordinates.
 
     Raises
     ------
@@ -76,6 +77,7 @@ def build_mmm(spec: FitSpec, d: Design):
 
         from mmmlab.bayes.components.mean_response_hill import MeanResponseHill, mean_reference
         from mmmlab.bayes.components.recursive_adstock import RecursiveGeometricAdstock
+        from mmmlab.bayes.geometry import LevelGeometryMMM
 
     # pytensor's JAX backend has no implementation of the recursion's Ops
     adstock = GeometricAdstock if spec.sampler.name in JAX_SAMPLERS else RecursiveGeometricAdstock
@@ -89,8 +91,9 @@ def build_mmm(spec: FitSpec, d: Design):
     else:
         saturation = {"hill": HillSaturation, "logistic": LogisticSaturation,
                       "michaelis_menten": MichaelisMentenSaturation}[spec.model.saturation]()
+    model_class = LevelGeometryMMM if spec.sampler.geometry == Geometry.level else MMM
     with quiet_pymc_marketing():
-        return MMM(
+        return model_class(
             date_column=DATE,
             channel_columns=list(d.channels),
             target_column=TARGET,

@@ -33,6 +33,11 @@ class Sampler(Choice):
     blackjax = "blackjax"
 
 
+class Geometry(Choice):
+    level = "level"  # the same posterior sampled as total and shares, controls through their conditional (bayes.geometry)
+    plain = "plain"  # pymc-marketing's own coordinates
+
+
 SATURATIONS = tuple(Saturation)
 HILL_FORMS = (Saturation.hill, Saturation.hill_mean_response)  # the simulator's curve: comparable with the truth
 SAMPLERS = tuple(Sampler)
@@ -78,6 +83,7 @@ class SamplerSpec:
     prior_samples: int = 1000
     low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
     reruns: int = 1  # a fit that misses a gate is sampled again, at most this many times (see escalated)
+    geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
 
     def escalated(self, divergent: bool) -> SamplerSpec:
         """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed,
@@ -221,6 +227,7 @@ def _sampler(s: Section) -> SamplerSpec:
         low_rank=s.flag("low_rank", d.low_rank),
         prior_samples=int(s.number("prior_samples", d.prior_samples, lo=1, integer=True)),
         reruns=int(s.number("reruns", d.reruns, lo=0, integer=True)),
+        geometry=s.choice("geometry", Geometry, d.geometry),
     )
 
 

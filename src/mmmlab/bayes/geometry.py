@@ -1,0 +1,187 @@
+"""The fit's posterior in coordinates that NUTS crosses in few steps: the same density, sampled another way.
+
+Where the data say little, pymc-marketing's parameters sit on ridges: the data fix the sum of the
+intercept and the channels' mean contributions well and its split poorly, and the control
+coefficients trade against both. The sampler then needs small steps and deep trees. The
+``level`` geometry samples
+
+- ``sampler_log_total``: the log of intercept plus the channels' mean contributions, and
+  ``sampler_log_ratio``: each channel's mean contribution over the intercept (log), in place of
+  the intercept and the saturation's scale (``saturation_beta``); the map has unit Jacobian in
+  the log-scale values pymc-marketing samples;
+- ``sampler_linear``: the control (and Fourier) coefficients as standard normals through their
+  Gaussian conditional given everything else, ``gamma = m + L z`` (prior approximated by a normal
+  of its mean and variance), with ``log |det L|`` added;
+- every other parameter in pymc-marketing's own unconstrained coordinates.
+
+The target is pymc-marketing's model's log-density (priors, likelihood, lift tests) evaluated at
+the mapped values, plus the map's log-Jacobian: the posterior is exactly the same whatever the
+approximations in the map. Every parameter and deterministic of pymc-marketing's model is a
+deterministic here with its own name, so the trace reads as before; the ``sampler_`` coordinates
+are dropped from it (:func:`without_sampler_coordinates`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pymc.dims as pmd
+import pytensor.tensor as pt
+import pytensor.xtensor as ptx
+from pymc.dims.distributions.transforms import LogTransform
+from pymc.model.transform.optimization import freeze_dims_and_data
+from pymc_marketing.mmm import MMM
+from pytensor.graph.replace import graph_replace
+from pytensor.graph.rewriting.utils import rewrite_graph
+from pytensor.tensor.slinalg import cholesky, solve_triangular
+
+from mmmlab.errors import UserInputError
+
+PREFIX = "sampler_"  # the sampled coordinates' names; not part of the saved trace
+INTERCEPT = "intercept_contribution"
+CONTRIBUTION = "channel_contribution"  # (date, channel) on pymc-marketing's scale
+MU = "mu"
+SIGMA = "y_sigma"
+# the parameter a saturation's response is proportional to: hill and logistic beta, hill_mean_response value,
+# michaelis_menten alpha (its lam is the half-saturation point)
+SCALES = ("beta", "value", "alpha")
+LINEAR = ("gamma_control", "gamma_fourier")  # coefficients entering the mean linearly, in this order
+PRIOR_MOMENT_DRAWS = 4000
+
+
+def level_model(model: pm.Model, scale: str) -> pm.Model:
+    """pymc-marketing's built model re-expressed in the ``level`` coordinates (module docstring).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        pymc-marketing's built model (``mmm.model``), lift tests and original-scale variables added.
+    scale : str
+        The saturation's multiplicative parameter (``saturation_beta``; ``saturation_alpha`` of
+        Michaelis-Menten): each channel's contribution is proportional to it.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables ``sampler_*`` (flat), one potential (the original log-density plus the
+        log-Jacobian), and every free variable and deterministic of ``model`` as a deterministic.
+
+    Raises
+    ------
+    UserInputError
+        The intercept or the scale parameter has a prior that is not positive (no log transform).
+    """
+    rvs = {rv.name: rv for rv in model.free_RVs}
+    for name, key in ((INTERCEPT, "fit.priors.intercept"), (scale, "fit.priors.<saturation>.beta")):
+        if not isinstance(model.rvs_to_transforms.get(rvs.get(name)), LogTransform):
+            raise UserInputError(f"{key}: the level geometry needs a positive prior here (HalfNormal, Gamma, "
+                                 "LogNormal, ...); use it, or set fit.sampler.geometry: plain")
+    values = {name: model.rvs_to_values[rv] for name, rv in rvs.items()}
+    linear = [n for n in LINEAR if n in rvs and model.rvs_to_transforms.get(rvs[n]) is None]
+    dims = model.named_vars_to_dims
+
+    with pm.Model(coords=model.coords) as twin:
+        for data in model.data_vars:
+            twin.register_data_var(data, dims=dims.get(data.name))
+        replace = {values[n]: _flat(values[n].name.rstrip("_"), values[n].type.dims)
+                   for n in rvs if n not in (INTERCEPT, scale, *linear)}
+        replace |= _level(model, values[INTERCEPT], values[scale], replace)
+        log_jacobian = pt.constant(0.0)
+        if linear and SIGMA in rvs:
+            coefficients, log_jacobian = _linear_block(model, [values[n] for n in linear], [rvs[n] for n in linear],
+                                                       replace)
+            replace |= coefficients
+        # pytensor differentiates tensors, not named-dimension graphs: lower those first
+        density = rewrite_graph(_replaced(model.logp(), replace) + log_jacobian, include=("lower_xtensor",))
+        pm.Potential(PREFIX + "density", density)
+        originals = model.replace_rvs_by_values([*model.free_RVs, *model.deterministics])
+        for var, value in zip([*model.free_RVs, *model.deterministics], originals):
+            pmd.Deterministic(var.name, _replaced(value, replace))
+    return twin
+
+
+def _level(model: pm.Model, intercept, scale, replace: dict) -> dict:
+    """The intercept's and the scale's log-values from the log total and the channels' log-ratios."""
+    contribution = model.replace_rvs_by_values([model[CONTRIBUTION]])[0]
+    # each channel's mean contribution at scale 1: the same graph with the scale's log-value 0
+    unit = _replaced(contribution, {**replace, scale: _filled(model, scale, 0.0)}).mean("date")
+    ratio = _flat("log_ratio", scale.type.dims).values
+    log_intercept = _flat("log_total", ()).values - pt.logsumexp(pt.concatenate([pt.zeros((1,)), ratio]))
+    log_mean = log_intercept + ratio  # each channel's mean contribution
+    log_scale = ptx.as_xtensor(log_mean, dims=scale.type.dims) - ptx.math.log(unit)
+    return {intercept: ptx.as_xtensor(log_intercept), scale: log_scale}
+
+
+def _linear_block(model: pm.Model, values: list, rvs: list, replace: dict) -> tuple[dict, object]:
+    """The linear coefficients as ``m + L z`` from standard-normal ``z``, and ``log |det L|``."""
+    mu = model.replace_rvs_by_values([model[MU]])[0]
+    sizes = [int(np.prod([len(model.coords[d]) for d in v.type.dims])) for v in values]
+    at = np.cumsum([0, *sizes])
+
+    def split(flat):
+        return {v: ptx.as_xtensor(flat[a:b].reshape(tuple(len(model.coords[d]) for d in v.type.dims)),
+                                  dims=v.type.dims) for v, a, b in zip(values, at[:-1], at[1:])}
+
+    k = int(at[-1])
+    rest = _replaced(mu, {**replace, **split(pt.zeros((k,)))}).values
+    # the design: the mean's response to each coefficient, every other value at 0 (a function of the data only)
+    others = {v: _filled(model, v, 0.0) for v in model.value_vars if v not in values}
+    base = _replaced(mu, {**others, **split(pt.zeros((k,)))}).values
+    design = pt.stack([_replaced(mu, {**others, **split(pt.eye(k)[j])}).values - base for j in range(k)], axis=1)
+
+    draws = [np.reshape(pm.draw(rv, draws=PRIOR_MOMENT_DRAWS, random_seed=j), (PRIOR_MOMENT_DRAWS, -1))
+             for j, rv in enumerate(rvs)]
+    prior = np.concatenate(draws, axis=1)
+    centre, spread = prior.mean(axis=0), prior.std(axis=0)
+
+    sigma = _replaced(model.replace_rvs_by_values([model[SIGMA]])[0], replace).values
+    observed = model.rvs_to_values[model.observed_RVs[0]].values
+    whitened = design * spread
+    precision = pt.dot(whitened.T, whitened) / sigma**2 + pt.eye(k)
+    chol = cholesky(precision, lower=True)
+    target = pt.dot(whitened.T, observed - rest - pt.dot(design, centre)) / sigma**2
+    pm.modelcontext(None).add_coord(PREFIX + "coefficient", range(k))
+    z = _flat("linear", (PREFIX + "coefficient",)).values
+    w = solve_triangular(chol, solve_triangular(chol, target, lower=True) + z, lower=True, trans="T")
+    coefficients = centre + spread * w
+    log_jacobian = np.log(spread).sum() - pt.log(pt.diag(chol)).sum()
+    return split(coefficients), log_jacobian
+
+
+def _flat(name: str, dims: tuple):
+    """A sampled coordinate ``sampler_<name>`` (flat: the potential carries the density), by dimension name.
+
+    A tensor variable seen through named dimensions, so that lowering the potential's graph to
+    tensors finds the model's own variable.
+    """
+    return ptx.as_xtensor(pm.Flat(PREFIX + name, dims=dims), dims=dims)
+
+
+def _filled(model: pm.Model, value, fill: float):
+    """A constant shaped and named by dimension like the value variable ``value``."""
+    shape = tuple(len(model.coords[d]) for d in value.type.dims)
+    return ptx.as_xtensor(pt.constant(np.full(shape, fill)), dims=value.type.dims)
+
+
+def _replaced(graph, replace: dict):
+    """``graph`` with the replacements that occur in it made (the others ignored)."""
+    return graph_replace(graph, replace, strict=False)
+
+
+class LevelGeometryMMM(MMM):
+    """pymc-marketing's MMM whose posterior NUTS samples in the level geometry (:func:`level_model`)."""
+
+    def sampling_model(self) -> pm.Model:
+        """The model NUTS samples, its data still swappable (``pm.Data``)."""
+        scale = next(p for p in SCALES if p in self.saturation.default_priors)
+        return level_model(self.model, self.saturation.variable_mapping[scale])
+
+    def _get_sampling_model(self) -> pm.Model:
+        return freeze_dims_and_data(self.sampling_model())  # as MMM's own: data as constants
+
+    def fit(self, *args, **kwargs):
+        """MMM's fit; the posterior keeps MMM's variables only, not the sampled coordinates."""
+        super().fit(*args, **kwargs)
+        posterior = self.idata["posterior"].to_dataset()
+        self.idata["posterior"] = posterior.drop_vars([n for n in posterior.data_vars if str(n).startswith(PREFIX)])
+        return self.idata
