@@ -112,7 +112,7 @@ class CompiledFit:
 
         mmm = built_model(spec, d)
         with generated_source_kept():
-            compiled = nutpie.compile_pymc_model(mmm.model, var_names=stored_variables(mmm))
+            compiled = nutpie.compile_pymc_model(sampled_model(mmm), var_names=stored_variables(mmm))
         return cls(spec=spec, base=d, mmm=mmm, compiled=compiled, cores=cores)
 
     @property
@@ -217,6 +217,7 @@ class CompiledFit:
                               chains=s.chains, cores=self.cores, seed=seed, target_accept=s.target_accept,
                               adaptation="low_rank" if s.low_rank else "diag", progress_bar=False, save_warmup=False)
         all_draws(trace["posterior"], s.chains, s.draws)
+        trace["posterior"] = trace["posterior"].to_dataset()[stored_variables(self.mmm)]  # not nutpie's own coordinates
         dims = self.mmm.model.named_vars_to_dims
         coords = {"channel": list(self.base.channels)}
         trace["constant_data"] = xr.DataTree(xr.Dataset(
@@ -260,6 +261,12 @@ def built_model(spec: FitSpec, d: Design):
     mmm = build_mmm(spec, d)
     build(mmm, d)
     return mmm
+
+
+def sampled_model(mmm):
+    """The PyMC model NUTS samples for ``mmm``, its data swappable: the level geometry's
+    (:meth:`mmmlab.bayes.geometry.LevelGeometryMMM.sampling_model`), or pymc-marketing's own."""
+    return mmm.sampling_model() if hasattr(mmm, "sampling_model") else mmm.model
 
 
 def stored_variables(mmm) -> list[str]:
