@@ -26,11 +26,13 @@ def test_each_arm_fits_the_same_truth_with_its_own_lift_tests(context, monkeypat
     def spy(context, dataset, truth, task, lift):
         seen.append((None if lift is None else list(lift.table["channel"]), truth.channels["TV"]["decay"],
                      dataset.spend[:, 0].sum()))
-        return True, {"max_r_hat": 1.0}, {"decay (TV)": {"truth": truth.channels["TV"]["decay"]}}, {"TV": 0.1}
+        return (True, {"max_r_hat": 1.0}, {"decay (TV)": {"truth": truth.channels["TV"]["decay"]}}, {"TV": 0.1},
+                {"mean": {"regret": 0.1}})
 
     monkeypatch.setattr(simulated, "_bayesian", spy)
     record = simulated.coverage_fit(context, Task("lift_default", 3, {"seed": 3003}))
     assert list(record["intervals"]) == ["fit: no_tests", "fit: four_tests", "fit: eight_tests"]
+    assert list(record["budget"]) == list(record["intervals"])
     assert seen[0][0] is None and seen[1][0] == ["TV", "Digital", "Radio", "Print"] and len(seen[2][0]) == 8
     assert seen[0][1] == seen[1][1] == seen[2][1] == record["drawn"]["decay.TV"]  # one truth for every arm
     assert seen[0][2] == seen[1][2] < seen[2][2]  # eight tests: more experimental spend in the data

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mmmlab.calibration.summary import (
+    budget_table,
     coverage_records,
     coverage_tables,
     counts,
@@ -84,3 +85,22 @@ def test_srmse_table_and_gates_per_method_by_hand():
     table = srmse_table(records).set_index(["method", "channel"])
     assert table.loc[("fit: a", "TV")].to_dict() == pytest.approx({"fits": 2, "mean": 0.2, "median": 0.2, "largest": 0.3})
     assert table.loc[("fit: b", "TV"), "largest"] == pytest.approx(0.4)
+
+
+def test_budget_table_by_hand():
+    def fit(index, regret, true_gain, supported, over_promise=10.0):
+        return {"index": index, "gates_passed": True,
+                "budget": {"fit": {"mean": {"regret": regret, "true_gain": true_gain, "promised_gain": 5.0,
+                                            "over_promise": over_promise, "supported": supported}}}}
+
+    records = [fit(0, 0.0, 50.0, 1.0), fit(1, 0.04, 40.0, 1.0, 20.0), fit(2, 0.5, 20.0, 0.0),
+               fit(3, 1.2, -5.0, 1.0), fit(4, 1.5, -8.0, 0.0), {"index": 5, "error": "died"}]
+    row = budget_table(records).set_index(["method", "objective"]).loc[("fit", "mean")]
+    assert row["fits"] == 5  # the failed fit is not summarised
+    assert row["regret_median"] == pytest.approx(0.5)
+    assert row["regret_q25"] == pytest.approx(0.04) and row["regret_q75"] == pytest.approx(1.2)
+    assert row["regret_at_most_5pct"] == pytest.approx(2 / 5)  # 0.0 and 0.04
+    assert row["over_promise_median"] == pytest.approx(10.0)
+    assert row["loses"] == 2  # true gains -5 and -8
+    assert row["claims_gain_but_loses"] == 1  # only index 3 was called supported
+    assert budget_table([{"index": 0, "gates_passed": True}]).empty

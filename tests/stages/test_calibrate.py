@@ -82,6 +82,10 @@ def test_coverage_with_both_methods(project):
         assert {"hit_50", "hit_80", "hit_94"} <= set(r["intervals"]["fit"]["contribution (TV)"])
         assert "hit_95" in r["intervals"]["recover"]["decay (TV)"]
         assert 0.1 <= r["drawn"]["decay.TV"] <= 0.9 and r["intervals"]["fit"]["decay (TV)"]["truth"] == r["drawn"]["decay.TV"]
+        assert set(r["budget"]) == {"fit"} and set(r["budget"]["fit"]) == {"mean", "cvar"}
+        assert r["budget"]["fit"]["mean"]["regret"] >= -1e-9  # the true optimum is searched from the recommendation too
+    budget = pd.read_csv(project / "reports/calibration/coverage_default/tables/budget.csv")
+    assert list(budget["objective"]) == ["mean", "cvar"] and (budget["fits"] == 2).all()
     table = pd.read_csv(project / "reports/calibration/coverage_default/tables/coverage.csv")
     assert set(table["method"]) == {"fit", "recover"} and set(table.loc[table["method"] == "recover", "level"]) == {0.95}
     children, _, _ = _children(project, "coverage_default")

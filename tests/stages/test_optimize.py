@@ -31,8 +31,10 @@ def test_allocations_respect_budget_and_bounds_and_regret_is_computed_from_the_t
     result = CliRunner().invoke(main, ["optimize", "--set", "optimize.max_draws=200"])
     assert result.exit_code == 0, result.output
     assert "regret" in result.output and "P(gain > 0)" in result.output
+    page = (project / "reports/optimize/index.html").read_text()
+    assert "Against the truth" in page and "regret" in page and page.count("<img") == 2
 
-    table = pd.read_csv(project / "reports/optimize/allocation.csv")
+    table = pd.read_csv(project / "reports/optimize/tables/allocation.csv")
     metrics = json.loads((project / "reports/optimize/metrics.json").read_text())
     data = pd.read_csv(project / "data/mmm_data.csv")
     current = np.array([data[f"{c}_Spend"].tail(12).mean() for c in table["channel"]])  # the last year's mean

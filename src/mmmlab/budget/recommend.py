@@ -22,6 +22,7 @@ from mmmlab.budget.response import ResponseCurves
 from mmmlab.config.optimize import OptimizeSpec
 from mmmlab.errors import UserInputError
 from mmmlab.evaluation import Truth
+from mmmlab.residuals import periods_per_year
 
 OBJECTIVES = ("mean", "cvar")
 PARAMETERS = ("decay", "alpha", "gamma", "k")
@@ -36,6 +37,46 @@ class Plan:
     current: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The recommendations on one fit: the plan, the posterior's curves and, with a truth, the judgement."""
+
+    plan: Plan
+    curves: ResponseCurves
+    recommended: dict[str, dict]
+    truth_curves: ResponseCurves | None = None
+    judgement: dict | None = None
+
+
+def optimise(idata, spend: pd.DataFrame, truth: Truth | None, spec: OptimizeSpec, prob: float) -> Outcome:
+    """Plan, recommend on the posterior of ``idata`` and, with ``truth``, judge (:func:`recommend`, :func:`judged`).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A fit's trace (posterior, constant data, the adstock's attributes).
+    spend : pandas.DataFrame
+        The spend per period the model was fitted on, indexed by date, one column per channel.
+    truth : Truth or None
+        The simulator's truth.
+    spec : OptimizeSpec
+    prob : float
+        The HDI's probability.
+
+    Returns
+    -------
+    Outcome
+    """
+    plan = plan_for(spend, periods_per_year(spend.index), spec)
+    history = spend.to_numpy(dtype=float)
+    curves = posterior_curves(idata, history, spec)
+    recommended = recommend(curves, plan, spec, prob)
+    if truth is None:
+        return Outcome(plan, curves, recommended)
+    truth_curves = true_curves(truth, plan.channels, history, spec)
+    return Outcome(plan, curves, recommended, truth_curves, judged(truth_curves, plan, recommended, spec))
 
 
 def plan_for(spend: pd.DataFrame, periods_per_year: int, spec: OptimizeSpec) -> Plan:

@@ -40,9 +40,10 @@ class Plan:
 
 def settings_key(study: StudySpec, params: dict) -> str:
     """``<study>-<digest>``: the digest of the study's settings (but its number of fits: more fits extend a study),
-    the fit, simulator and recovery sections, and the package's source (records made by other code are stale)."""
+    the fit, simulator, recovery and budget sections, and the package's source (records made by other code are stale)."""
     own = {k: v for k, v in params["calibrate"]["studies"][study.name].items() if k != "fits"}
-    settings = [params.get("fit"), own, params.get("generate"), params.get("presets"), params.get("recover")]
+    settings = [params.get("fit"), own, params.get("generate"), params.get("presets"), params.get("recover"),
+                params.get("optimize")]
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):

@@ -137,6 +137,16 @@ def _coverage(study: StudySpec, records, figures, tables):
                    columns=("method", "channel", "fits", "mean", "median", "largest"))
     else:
         metrics = {}
+    budget = summary.budget_table(records)
+    if not budget.empty:
+        tables["budget"] = budget
+        for r in budget.itertuples(index=False):
+            metrics[f"{r.method}.{r.objective}.regret_median"] = float(r.regret_median)
+            metrics[f"{r.method}.{r.objective}.claims_gain_but_loses"] = float(r.claims_gain_but_loses)
+        part.table("budget", "Budget allocation against the truth: the optimize stage's recommendation on each fit "
+                   "(mean and CVaR objectives), its regret (share of the achievable gain lost: 0 is the true optimum, "
+                   "1 no better than not moving), what it promised beyond the true gain, and how often it truly "
+                   "sells less than the current allocation while the posterior calls its gain supported")
     verdicts = {}
     for (subset, method), group in table.groupby(["subset", "method"], sort=False):
         top = group["level"].max()

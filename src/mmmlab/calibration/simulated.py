@@ -28,8 +28,9 @@ from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
 from mmmlab.config import GENERATED_COLUMNS, data_spec, fit_spec, simulation_spec
 from mmmlab.config.calibrate import ArmSpec, Method, StudySpec, design_params
-from mmmlab.config.fit import FitSpec
+from mmmlab.config.fit import HILL_FORMS, FitSpec
 from mmmlab.config.loading import deep_merge
+from mmmlab.config.optimize import optimize_spec
 from mmmlab.config.simulation import generate_section
 from mmmlab.dataset import Dataset, load_dataset
 from mmmlab.evaluation import Truth, truth_from_record
@@ -97,7 +98,8 @@ class CoverageContext:
 def coverage_plan(study: StudySpec, params: dict) -> Plan:
     """Tasks of a coverage study: one simulated dataset per fit (made on the worker from its index)."""
     fit = study_fit_spec(params, study)
-    varied_params(params, study, 0)  # a bad design fails here, before any task is sent
+    varied_params(params, study, 0)  # a bad design (or optimize section) fails here, before any task is sent
+    optimize_spec(params)
     key = settings_key(study, params)
     context = CoverageContext(key, params, study, fit)
     tasks = [Task(study.name, i, {"seed": study.design.seed + i}) for i in range(study.fits)]
@@ -120,18 +122,21 @@ def coverage_fit(context: CoverageContext, task: Task) -> dict:
     -------
     dict
         ``seed``, ``drawn``, ``intervals`` (method label -> quantity -> interval record), ``srmse``
-        (method label -> channel -> contribution SRMSE), ``gates`` (label -> the gate metrics),
-        ``gates_by_method`` (label -> passed) and ``gates_passed`` (every Bayesian fit passed).
+        (method label -> channel -> contribution SRMSE), ``budget`` (Bayesian label -> objective -> the
+        optimize stage's recommendation judged against the truth, :func:`budget_record`), ``gates``
+        (label -> the gate metrics), ``gates_by_method`` (label -> passed) and ``gates_passed`` (every
+        Bayesian fit passed).
     """
-    record = {"seed": task.payload["seed"], "intervals": {}, "srmse": {}, "gates": {}, "gates_by_method": {}}
+    record = {"seed": task.payload["seed"], "intervals": {}, "srmse": {}, "budget": {}, "gates": {},
+              "gates_by_method": {}}
     for arm in context.study.arms or (None,):
         params, record["drawn"] = varied_params(context.params, context.study, task.index, arm)
         dataset, truth, lift = simulated_dataset(params)
         if Method.fit in context.study.methods:
             label = context.study.method_label(Method.fit, arm)
             calibrated = lift if arm is not None and arm.lift_tests else None
-            passed, gates, intervals, srmse = _bayesian(context, dataset, truth, task, calibrated)
-            record["intervals"][label], record["srmse"][label] = intervals, srmse
+            passed, gates, intervals, srmse, budget = _bayesian(context, dataset, truth, task, calibrated)
+            record["intervals"][label], record["srmse"][label], record["budget"][label] = intervals, srmse, budget
             record["gates"][label], record["gates_by_method"][label] = gates, passed
         if Method.recover in context.study.methods:
             label = context.study.method_label(Method.recover, arm)
@@ -168,7 +173,26 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
         out[f"ROAS ({channel})"] = _record(true_totals[channel] / spend[channel], total / spend[channel],
                                            context.study.levels)
     srmse = contribution_srmse(bayes.channel_contributions(trace).mean(("chain", "draw")), truth, d.channels)
-    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out, srmse
+    budget = budget_record(trace, d, truth, context) if context.fit.model.saturation in HILL_FORMS else {}
+    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out, srmse, budget
+
+
+def budget_record(trace, d, truth: Truth, context: CoverageContext) -> dict[str, dict[str, float]]:
+    """The optimize stage's recommendations on this fit (params' ``optimize`` section), judged against the truth.
+
+    Returns
+    -------
+    dict
+        Objective -> ``regret``, ``true_gain``, ``promised_gain``, ``over_promise`` and ``supported``
+        (1.0 when the posterior's gain HDI excludes zero, else 0.0).
+    """
+    from mmmlab.budget.recommend import optimise
+
+    spend = d.X.set_index(bayes.DATE)[list(d.channels)]
+    outcome = optimise(trace, spend, truth, optimize_spec(context.params), context.fit.hdi_prob)
+    keys = ("regret", "true_gain", "promised_gain", "over_promise")
+    return {name: {k: float(outcome.judgement[name][k]) for k in keys} | {"supported": float(r["supported"])}
+            for name, r in outcome.recommended.items()}
 
 
 def contribution_srmse(mean, truth: Truth, channels) -> dict[str, float]:

@@ -94,6 +94,36 @@ def srmse_table(records: list[dict]) -> pd.DataFrame:
     return grouped.agg(fits="count", mean="mean", median="median", largest="max").reset_index()
 
 
+def budget_table(records: list[dict]) -> pd.DataFrame:
+    """The recommended allocations against the truth, per method and objective over the finished fits.
+
+    Columns: ``fits``; the regret's median and quartiles (share of the achievable gain lost: 0 is
+    the true optimum, 1 no better than not moving); ``regret_at_most_5pct`` (share of fits);
+    ``over_promise_median`` (promised minus true gain, sales); ``loses`` (fits whose recommendation
+    truly sells less than the current allocation) and ``claims_gain_but_loses`` (those among them
+    whose posterior called the gain supported).
+    """
+    rows = [{"method": method, "objective": objective, **values}
+            for r in finished(records) for method, objectives in r.get("budget", {}).items()
+            for objective, values in objectives.items()]
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    frame["loses"] = frame["true_gain"] < 0
+    frame["claims_gain_but_loses"] = frame["loses"] & (frame["supported"] > 0)
+    grouped = frame.groupby(["method", "objective"], sort=False)
+    return pd.DataFrame({
+        "fits": grouped["regret"].count(),
+        "regret_median": grouped["regret"].median(),
+        "regret_q25": grouped["regret"].quantile(0.25),
+        "regret_q75": grouped["regret"].quantile(0.75),
+        "regret_at_most_5pct": grouped["regret"].apply(lambda v: float((v <= 0.05).mean())),
+        "over_promise_median": grouped["over_promise"].median(),
+        "loses": grouped["loses"].sum().astype(int),
+        "claims_gain_but_loses": grouped["claims_gain_but_loses"].sum().astype(int),
+    }).reset_index()
+
+
 def coverage_tables(long: pd.DataFrame) -> pd.DataFrame:
     """Coverage per subset of fits, method, quantity and level (:func:`~.coverage.coverage_table`).
 

@@ -1,9 +1,9 @@
 """`mmmlab optimize`: the budget allocation recommended on the fit's posterior, judged against the truth when known.
 
 Reads ``models/mmm_fit.nc`` (the posterior, the data's spend) and, when ``data.truth`` exists, the
-simulator's truth; writes ``reports/optimize/`` (``allocation.csv``, ``metrics.json``,
-``figures/*.png``) as one :class:`~mmmlab.files.OutputSet`. The analysis is
-:mod:`mmmlab.budget.recommend`; this module orchestrates it.
+simulator's truth; writes ``reports/optimize/`` (``index.html``, ``tables/allocation.csv``,
+``metrics.json``, ``figures/*.png``) in one step, as the validation report is written. The analysis
+is :mod:`mmmlab.budget.recommend`, the page :mod:`mmmlab.budget.page`; this module orchestrates them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import xarray as xr
 
 from mmmlab import evaluation, tracking
 from mmmlab.bayes.summaries import hdi
-from mmmlab.budget.recommend import judged, plan_for, posterior_curves, recommend, true_curves
+from mmmlab.budget import page
+from mmmlab.budget.recommend import optimise
 from mmmlab.config import data_spec, fit_spec, flatten, output_path, resolve
 from mmmlab.config.optimize import optimize_spec
 from mmmlab.errors import UserInputError
-from mmmlab.files import OutputSet, write_figure, write_json
 from mmmlab.plots import optimize as plots
-from mmmlab.residuals import periods_per_year
+from mmmlab.report.html import render
+from mmmlab.report.output import render_figures, write_report
 
 TRACE = "models/mmm_fit.nc"
 FOLDER = "reports/optimize"
@@ -36,38 +37,27 @@ def run(params: dict) -> str:
     if not trace.exists():
         raise UserInputError(f"{TRACE}: no fitted trace; run `mmmlab fit` first")
     idata = xr.open_datatree(trace)
-    spend, dates = _spend(idata)
-    plan = plan_for(spend, periods_per_year(dates), spec)
-    history = spend.to_numpy(dtype=float)
-    curves = posterior_curves(idata, history, spec)
+    spend = _spend(idata)
     truth = evaluation.load_truth(data_spec(params).truth)
     folder = output_path(FOLDER)
-    with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")), \
-            OutputSet([folder]) as out:
-        recommended = recommend(curves, plan, spec, prob)
-        judgement, truth_curves = None, None
-        if truth is not None:
-            truth_curves = true_curves(evaluation.align_truth(truth, dates), plan.channels, history, spec)
-            judgement = judged(truth_curves, plan, recommended, spec)
-        metrics = _metrics(plan, recommended, judgement)
-        staged = out.path(folder)
-        staged.mkdir(parents=True)
-        _table(plan, recommended, judgement).to_csv(staged / "allocation.csv", index=False)
-        write_json(staged / "metrics.json", metrics)
-        _figures(staged / "figures", plan, curves, recommended, judgement, truth_curves, prob)
-        tracking.log_metrics({f"optimize.{k}": v for k, v in metrics.items() if isinstance(v, float)})
-        tracking.log_artifacts(staged, "optimize")
-        out.commit()
-    click.echo("\n".join(_words(plan, recommended, judgement, prob)))
-    return f"optimize: {len(plan.channels)} channels, budget {plan.budget:,.0f} per period over {spec.horizon} periods; {FOLDER}/"
+    with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")):
+        o = optimise(idata, spend, None if truth is None else evaluation.align_truth(truth, spend.index), spec, prob)
+        figures = _figures(o.plan, o.curves, o.recommended, o.judgement, o.truth_curves, prob)
+        report = page.build(o.plan, spec, o.recommended, o.judgement, prob, figures,
+                            _table(o.plan, o.recommended, o.judgement), _metrics(o.plan, o.recommended, o.judgement))
+        images = render_figures(report)
+        write_report(folder, render(report, images), images, report)
+        tracking.log_metrics({f"optimize.{k}": v for k, v in report.metrics.items() if isinstance(v, float)})
+        tracking.log_artifacts(folder, "optimize")
+    click.echo("\n".join(_words(o.plan, o.recommended, o.judgement, prob)))
+    return f"optimize: {len(o.plan.channels)} channels, budget {o.plan.budget:,.0f} per period over {spec.horizon} periods; {FOLDER}/"
 
 
-def _spend(idata) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
-    """The spend per period the model was fitted on, one column per channel."""
+def _spend(idata) -> pd.DataFrame:
+    """The spend per period the model was fitted on, indexed by date, one column per channel."""
     channels = [str(c) for c in idata["constant_data"]["channel"].values]
     data = idata["fit_data"].to_dataset()
-    dates = pd.DatetimeIndex(data["date"].values)
-    return pd.DataFrame({c: data[c].values for c in channels}, index=dates), dates
+    return pd.DataFrame({c: data[c].values for c in channels}, index=pd.DatetimeIndex(data["date"].values))
 
 
 def _metrics(plan, recommended, judgement) -> dict:
@@ -91,19 +81,19 @@ def _table(plan, recommended, judgement) -> pd.DataFrame:
     return table
 
 
-def _figures(folder, plan, curves, recommended, judgement, truth_curves, prob) -> None:
-    folder.mkdir()
+def _figures(plan, curves, recommended, judgement, truth_curves, prob) -> dict:
     points = {"current": plan.current} | {name: np.array([r["allocation"][c] for c in plan.channels])
                                           for name, r in recommended.items()}
     if judgement:
         points["true optimum"] = np.array([judgement["optimum"]["allocation"][c] for c in plan.channels])
-    write_figure(folder / "allocation.png", plots.allocations(plan.channels, points, "per period"))
+    allocation = plots.allocations(plan.channels, points, "per period")
     grid = np.linspace(0, 1, GRID)[:, None] * np.maximum(plan.upper, plan.current) * 1.2
     draws = np.stack([curves.per_channel(row) for row in grid])  # (points, draws, channels)
     lower, upper = hdi(np.moveaxis(draws, 1, 0), prob)
     true = None if truth_curves is None else np.stack([truth_curves.per_channel(row)[0] for row in grid])
-    write_figure(folder / "response_curves.png",
-                 plots.response_curves(plan.channels, grid, draws.mean(axis=1), lower, upper, points, prob, true))
+    return {"allocation": allocation,
+            "response_curves": plots.response_curves(plan.channels, grid, draws.mean(axis=1), lower, upper, points,
+                                                     prob, true)}
 
 
 def _words(plan, recommended, judgement, prob) -> list[str]:
