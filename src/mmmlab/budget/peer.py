@@ -36,7 +36,7 @@ def allocations(mmm, plan, spec) -> dict[str, np.ndarray]:
         from pymc_marketing.mmm.utility import average_response, conditional_value_at_risk
 
     _thin(mmm, spec.max_draws)
-    start, end = _window(pd.DatetimeIndex(mmm.idata["fit_data"]["date"].values), spec.horizon)
+    start, ends = _window(pd.DatetimeIndex(mmm.idata["fit_data"]["date"].values), spec.horizon)
     bounds = xr.DataArray(np.stack([plan.lower, plan.upper], axis=1), dims=("channel", "bound"),
                           coords={"channel": list(plan.channels), "bound": ["lower", "upper"]})
     current = xr.DataArray(plan.current, dims="channel", coords={"channel": list(plan.channels)})
@@ -44,18 +44,31 @@ def allocations(mmm, plan, spec) -> dict[str, np.ndarray]:
     out = {}
     for name, utility in utilities.items():
         with quiet_pymc_marketing():
-            optimizer = mmm.budget_optimizer(start, end, utility_function=utility)
-            if optimizer.num_periods != spec.horizon:
-                raise RuntimeError(f"pymc-marketing planned {optimizer.num_periods} periods, not {spec.horizon}")
+            optimizer = _optimizer(mmm, start, ends, spec.horizon, utility)
             result = optimizer.allocate_budget(total_budget=plan.budget, budget_bounds=bounds, x0=current)
         out[PREFIX + name] = result.budgets.sel(channel=list(plan.channels)).to_numpy().astype(float)
     return out
 
 
-def _window(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The first planned date and the end pymc-marketing's window takes (one period past the last planned)."""
+def _optimizer(mmm, start, ends, horizon: int, utility):
+    """pymc-marketing's optimiser over ``horizon`` planned periods from ``start`` (the first of ``ends`` that gives them)."""
+    planned = []
+    for end in ends:
+        optimizer = mmm.budget_optimizer(start, end, utility_function=utility)
+        if optimizer.num_periods == horizon:
+            return optimizer
+        planned.append(optimizer.num_periods)
+    raise RuntimeError(f"pymc-marketing's optimiser planned {planned} periods, not {horizon}")
+
+
+def _window(dates: pd.DatetimeIndex, horizon: int) -> tuple[pd.Timestamp, tuple[pd.Timestamp, pd.Timestamp]]:
+    """The first planned date and the window's possible ends: the last planned date, or one period past it.
+
+    pymc-marketing's window ends on its end date, but it adds the adstock's carry-over as a time span,
+    which at a monthly frequency can come out one period short.
+    """
     future = pd.date_range(dates[-1], periods=horizon + 2, freq=pd.infer_freq(dates))[1:]
-    return future[0], future[-1]
+    return future[0], (future[-2], future[-1])
 
 
 def _thin(mmm, max_draws: int) -> None:
