@@ -25,8 +25,9 @@ run: install
 	@[ -d .dvc ] || dvc init --quiet
 	dvc repro
 
+# one pytest worker per core; the end-to-end tests share one reproduced pipeline, so they run on one worker
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m mmmlab.benchmarks

@@ -55,3 +55,10 @@ def no_mlflow_run_left_active():
 
     while mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test`), every end-to-end test runs on one worker: they share one reproduced pipeline."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("e2e"))

@@ -10,6 +10,7 @@ from mmmlab.calibration.summary import (
     coverage_records,
     coverage_tables,
     counts,
+    informed_table,
     sbc_table,
     sbc_uniformity,
     srmse_table,
@@ -104,3 +105,21 @@ def test_budget_table_by_hand():
     assert row["loses"] == 2  # true gains -5 and -8
     assert row["claims_gain_but_loses"] == 1  # only index 3 was called supported
     assert budget_table([{"index": 0, "gates_passed": True}]).empty
+
+
+def test_informed_table_by_hand():
+    def fit(index, tv, radio):
+        return {"index": index, "gates_passed": True,
+                "intervals": {"fit": {"alpha (TV)": {"truth": 1.0, "contraction": tv},
+                                      "alpha (Radio)": {"truth": 1.0, "contraction": radio},
+                                      "contribution (TV)": {"truth": 9.0}}}}
+
+    records = [fit(0, 0.9, 0.1), fit(1, 0.5, 0.49), fit(2, 0.2, -0.3), {"index": 3, "error": "died"}]
+    table = informed_table(coverage_records(records), 0.5).set_index("quantity")
+    assert list(table.index) == ["alpha (TV)", "alpha (Radio)"]  # totals carry no contraction
+    assert table.loc["alpha (TV)", "fits"] == 3
+    assert table.loc["alpha (TV)", "informed"] == pytest.approx(2 / 3)  # 0.9 and exactly 0.5 count
+    assert table.loc["alpha (Radio)", "informed"] == pytest.approx(0.0)  # 0.49 does not
+    assert table.loc["alpha (TV)", "contraction_median"] == pytest.approx(0.5)
+    assert table.loc["alpha (Radio)", "contraction_median"] == pytest.approx(0.1)
+    assert informed_table(coverage_records([fit(0, 0.9, 0.1)]).drop(columns="contraction"), 0.5).empty

@@ -84,8 +84,13 @@ def test_coverage_with_both_methods(project):
         assert 0.1 <= r["drawn"]["decay.TV"] <= 0.9 and r["intervals"]["fit"]["decay (TV)"]["truth"] == r["drawn"]["decay.TV"]
         assert set(r["budget"]) == {"fit"} and set(r["budget"]["fit"]) == {"mean", "cvar"}
         assert r["budget"]["fit"]["mean"]["regret"] >= -1e-9  # the true optimum is searched from the recommendation too
+        contraction = [r["intervals"]["fit"][f"{p} (TV)"]["contraction"] for p in ("decay", "alpha", "gamma", "k")]
+        assert all(c < 1 for c in contraction)  # 1 - posterior over prior width: below 1 for a posterior with width
+        assert "contraction" not in r["intervals"]["recover"]["decay (TV)"]
     budget = pd.read_csv(project / "reports/calibration/coverage_default/tables/budget.csv")
     assert list(budget["objective"]) == ["mean", "cvar"] and (budget["fits"] == 2).all()
+    informed = pd.read_csv(project / "reports/calibration/coverage_default/tables/informed.csv")
+    assert set(informed["method"]) == {"fit"} and len(informed) == 16 and (informed["fits"] == 2).all()
     table = pd.read_csv(project / "reports/calibration/coverage_default/tables/coverage.csv")
     assert set(table["method"]) == {"fit", "recover"} and set(table.loc[table["method"] == "recover", "level"]) == {0.95}
     children, _, _ = _children(project, "coverage_default")

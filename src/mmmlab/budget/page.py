@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from mmmlab.budget.peer import PREFIX
 from mmmlab.budget.recommend import Plan
 from mmmlab.config.optimize import OptimizeSpec
 from mmmlab.report.headline import LEVELS, Headline
@@ -15,6 +16,8 @@ from mmmlab.report.model import Part, Report
 
 OBJECTIVE_WORDS = {"mean": "the posterior mean of the incremental sales",
                    "cvar": "the mean of the worst {q:.0%} of posterior draws of the incremental sales (CVaR)"}
+PEER_WORDS = ("{objective}, as pymc-marketing's BudgetOptimizer computes it (same posterior, budget and bounds; its "
+              "response starts from no carried-in spend and counts the carry-over after the horizon)")
 
 
 def build(plan: Plan, spec: OptimizeSpec, recommended: dict[str, dict], judgement: dict | None, prob: float,
@@ -91,7 +94,7 @@ def _recommendations(recommended: dict, spec: OptimizeSpec, prob: float) -> Part
     part = Part("recommendations", "What the posterior expects")
     items = []
     for name, r in recommended.items():
-        words = OBJECTIVE_WORDS[name].format(q=spec.risk_quantile)
+        words = _objective_words(name, spec)
         verdict = "supported" if r["supported"] else f"not supported (the {prob:.0%} HDI of the gain includes zero)"
         items.append(f"{name}, maximising {words}: incremental sales {r['expected']:,.0f} ({prob:.0%} HDI "
                      f"{r['lower']:,.0f} to {r['upper']:,.0f}); gain over the current allocation {r['gain']:,.0f} "
@@ -101,6 +104,12 @@ def _recommendations(recommended: dict, spec: OptimizeSpec, prob: float) -> Part
     part.figure("response_curves", f"Each channel's response to its spend per period held over the horizon "
                 f"(posterior mean and {prob:.0%} HDI), with the current and recommended points.")
     return part
+
+
+def _objective_words(name: str, spec: OptimizeSpec) -> str:
+    if name.startswith(PREFIX):
+        return PEER_WORDS.format(objective=_objective_words(name.removeprefix(PREFIX), spec))
+    return OBJECTIVE_WORDS[name].format(q=spec.risk_quantile)
 
 
 def _truth(judgement: dict) -> Part:

@@ -10,6 +10,7 @@ budget, horizon and bounds, the true sales of each allocation and the regret.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,8 @@ class Outcome:
     judgement: dict | None = None
 
 
-def optimise(idata, spend: pd.DataFrame, truth: Truth | None, spec: OptimizeSpec, prob: float) -> Outcome:
+def optimise(idata, spend: pd.DataFrame, truth: Truth | None, spec: OptimizeSpec, prob: float,
+             others: Callable[[Plan], dict[str, np.ndarray]] | None = None) -> Outcome:
     """Plan, recommend on the posterior of ``idata`` and, with ``truth``, judge (:func:`recommend`, :func:`judged`).
 
     Parameters
@@ -64,6 +66,9 @@ def optimise(idata, spend: pd.DataFrame, truth: Truth | None, spec: OptimizeSpec
     spec : OptimizeSpec
     prob : float
         The HDI's probability.
+    others : callable, optional
+        Plan -> name -> allocation: other optimisers' allocations (e.g. :func:`mmmlab.budget.peer.allocations`),
+        assessed on the same curves and judged like the recommendations.
 
     Returns
     -------
@@ -73,6 +78,8 @@ def optimise(idata, spend: pd.DataFrame, truth: Truth | None, spec: OptimizeSpec
     history = spend.to_numpy(dtype=float)
     curves = posterior_curves(idata, history, spec)
     recommended = recommend(curves, plan, spec, prob)
+    if others is not None:
+        recommended |= {name: assessed(curves, plan, allocation, prob) for name, allocation in others(plan).items()}
     if truth is None:
         return Outcome(plan, curves, recommended)
     truth_curves = true_curves(truth, plan.channels, history, spec)
@@ -128,19 +135,29 @@ def recommend(curves: ResponseCurves, plan: Plan, spec: OptimizeSpec, prob: floa
         ``prob``), ``gain`` with ``gain_lower``/``gain_upper``, ``p_gain_positive`` and ``supported``
         (the gain's HDI excludes zero).
     """
-    now = curves.incremental(plan.current)
     out = {}
     for name in OBJECTIVES:
         best = best_allocation(objective(curves, name, spec.risk_quantile), plan.budget, plan.lower, plan.upper,
                                starts=spec.starts, seed=spec.seed)
-        sales = curves.incremental(best.spend)
-        gain = sales - now
-        (lower, upper), (gain_lower, gain_upper) = hdi(sales[:, None], prob), hdi(gain[:, None], prob)
-        out[name] = {"allocation": dict(zip(plan.channels, best.spend.tolist())), "expected": float(sales.mean()),
-                     "lower": float(lower[0]), "upper": float(upper[0]), "gain": float(gain.mean()),
-                     "gain_lower": float(gain_lower[0]), "gain_upper": float(gain_upper[0]),
-                     "p_gain_positive": float((gain > 0).mean()), "supported": bool(gain_lower[0] > 0)}
+        out[name] = assessed(curves, plan, best.spend, prob)
     return out
+
+
+def assessed(curves: ResponseCurves, plan: Plan, spend: np.ndarray, prob: float) -> dict:
+    """What the posterior says of spending ``spend`` (per period and channel) against the current allocation.
+
+    Returns
+    -------
+    dict
+        :func:`recommend`'s entry for one objective.
+    """
+    sales = curves.incremental(spend)
+    gain = sales - curves.incremental(plan.current)
+    (lower, upper), (gain_lower, gain_upper) = hdi(sales[:, None], prob), hdi(gain[:, None], prob)
+    return {"allocation": dict(zip(plan.channels, np.asarray(spend, dtype=float).tolist())),
+            "expected": float(sales.mean()), "lower": float(lower[0]), "upper": float(upper[0]),
+            "gain": float(gain.mean()), "gain_lower": float(gain_lower[0]), "gain_upper": float(gain_upper[0]),
+            "p_gain_positive": float((gain > 0).mean()), "supported": bool(gain_lower[0] > 0)}
 
 
 def judged(truth: ResponseCurves, plan: Plan, recommended: dict[str, dict], spec: OptimizeSpec) -> dict:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -45,6 +46,7 @@ EACH_FIT_ENV = "MMMLAB_COMPILE_EACH_FIT"  # "1": compile for every fit (the cali
 CONTRIBUTIONS = "channel_contribution_original_scale"  # per period and channel, in sales
 MU = "mu"  # the likelihood's mean per period, on pymc-marketing's scale
 
+PRIOR_DRAWS = 1000  # prior draws a compiled model keeps, to measure how much each fit narrowed its parameters
 KEPT_MODELS = 4  # compiled models a worker keeps: one per arm of a study (and structure of its datasets)
 _compiled: dict[str, CompiledFit] = {}  # compiled_for's models in this process, oldest first
 
@@ -128,6 +130,11 @@ class CompiledFit:
     def prior_draws(self, n: int, seed: int) -> xr.Dataset:
         """Joint draws from the model's priors and its likelihood: :func:`prior_draws` of :attr:`mmm`."""
         return prior_draws(self.mmm, n, seed)
+
+    @cached_property
+    def prior(self) -> xr.Dataset:
+        """:data:`PRIOR_DRAWS` draws of the priors, as a trace's ``prior`` group (chain, draw), drawn once."""
+        return self.prior_draws(PRIOR_DRAWS, seed=0).expand_dims(chain=[0])
 
     def data_values(self, y, design: Design | None = None,
                     scales: Literal["base", "data"] = "base") -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ GATE_RATE = 0.95  # the gate pass rate the defaults aim at (issue: at least 95% 
 SHOWN = 5  # miscalibrated quantities named in the headline
 
 
-def build(study: StudySpec, design: list[str], records: list[dict]) -> Report:
+def build(study: StudySpec, design: list[str], records: list[dict], informed_from: float) -> Report:
     """The study's report from its records.
 
     Parameters
@@ -36,6 +36,8 @@ def build(study: StudySpec, design: list[str], records: list[dict]) -> Report:
         Sentences describing the design and the model (from the study's plan).
     records : list of dict
         Every per-fit record on disk.
+    informed_from : float
+        The contraction from which the data inform a parameter (``fit.prior_dominated_below``).
 
     Returns
     -------
@@ -47,7 +49,7 @@ def build(study: StudySpec, design: list[str], records: list[dict]) -> Report:
     if study.kind == StudyKind.sbc:
         part, verdicts, metrics = _sbc(study, records, figures, tables)
     else:
-        part, verdicts, metrics = _coverage(study, records, figures, tables)
+        part, verdicts, metrics = _coverage(study, records, figures, tables, informed_from)
     parts.append(part)
     metrics = numbers | metrics
     headline = _headline(study, numbers, verdicts)
@@ -112,7 +114,7 @@ def _sbc(study: StudySpec, records, figures, tables):
     return part, verdicts, metrics
 
 
-def _coverage(study: StudySpec, records, figures, tables):
+def _coverage(study: StudySpec, records, figures, tables, threshold: float):
     part = Part("coverage", "2. Coverage against the simulator's truth")
     part.text("Each dataset comes from the simulator with its own seed (and varied true parameters); each method's "
               "intervals are checked against the truth. A calibrated p interval holds the truth in a share of fits "
@@ -137,6 +139,13 @@ def _coverage(study: StudySpec, records, figures, tables):
                    columns=("method", "channel", "fits", "mean", "median", "largest"))
     else:
         metrics = {}
+    informed = summary.informed_table(long, threshold)
+    if not informed.empty:
+        tables["informed"] = informed
+        metrics |= {f"{r.method}.informed.{r.quantity}": float(r.informed) for r in informed.itertuples(index=False)}
+        part.table("informed", f"What the data inform: per method and channel parameter, the share of fits whose "
+                   f"posterior interval is at most {1 - threshold:.0%} of the prior's (contraction at least "
+                   f"{threshold:.0%}), and the median contraction")
     budget = summary.budget_table(records)
     if not budget.empty:
         tables["budget"] = budget

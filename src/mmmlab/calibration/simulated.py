@@ -5,7 +5,8 @@ true channel parameters drawn uniformly from the study's ranges (decay and gamma
 k as multiples of the design's). A worker simulates it, fits it (``fit``: the Bayesian model compiled
 once per worker with nutpie, each dataset's own data and scales swapped in; ``recover``: the classical
 joint recovery with its profile intervals) and records, for each channel's decay, alpha, gamma, k,
-total contribution and ROAS, the truth, the estimate and whether each interval holds the truth.
+total contribution and ROAS, the truth, the estimate and whether each interval holds the truth, and
+for each channel parameter how much the fit narrowed it (the fit stage's prior-to-posterior contraction).
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
         sampler, context.fit.gates)
     verdict = attempts[-1].verdict
     parameters = bayes.original_scale_parameters(trace)
+    contraction = _contraction(trace, compiled.prior, context.fit.hdi_prob)
     contributions = bayes.channel_contributions(trace).sum("date")
     spend = pd.Series({c: float(d.X[c].sum()) for c in d.channels})
     true_totals = truth.channel_contributions.sum()
@@ -168,6 +170,7 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
         for name in PARAMETERS:
             out[f"{name} ({channel})"] = _record(truth.channels[channel][name],
                                                  parameters[name].sel(channel=channel), context.study.levels)
+            out[f"{name} ({channel})"]["contraction"] = contraction[(name, channel)]
         total = contributions.sel(channel=channel)
         out[f"contribution ({channel})"] = _record(true_totals[channel], total, context.study.levels)
         out[f"ROAS ({channel})"] = _record(true_totals[channel] / spend[channel], total / spend[channel],
@@ -175,6 +178,16 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
     srmse = contribution_srmse(bayes.channel_contributions(trace).mean(("chain", "draw")), truth, d.channels)
     budget = budget_record(trace, d, truth, context) if context.fit.model.saturation in HILL_FORMS else {}
     return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out, srmse, budget
+
+
+def _contraction(trace, prior, hdi_prob: float) -> dict[tuple[str, str], float]:
+    """(parameter, channel) -> 1 - posterior over prior interval width, as the fit stage measures what the data inform."""
+    from mmmlab.bayes.contraction import prior_posterior_contraction
+
+    both = trace.copy()
+    both["prior"] = prior
+    table = prior_posterior_contraction(both, hdi_prob)
+    return {(r.parameter, r.channel): float(r.contraction) for r in table.itertuples() if r.channel is not None}
 
 
 def budget_record(trace, d, truth: Truth, context: CoverageContext) -> dict[str, dict[str, float]]:

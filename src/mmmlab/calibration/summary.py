@@ -94,6 +94,29 @@ def srmse_table(records: list[dict]) -> pd.DataFrame:
     return grouped.agg(fits="count", mean="mean", median="median", largest="max").reset_index()
 
 
+def informed_table(long: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """How often each method's fits informed each channel parameter: contraction (1 - posterior over prior
+    interval width) at least ``threshold``, the fit stage's ``prior_dominated_below``.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        :func:`coverage_records`' table; rows without a ``contraction`` (totals, ROAS, the classical fit) are left out.
+    threshold : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per method and quantity: ``fits``, ``informed`` (share of fits) and ``contraction_median``.
+    """
+    if "contraction" not in long or long["contraction"].isna().all():
+        return pd.DataFrame()
+    rows = long[long["contraction"].notna()].assign(informed=lambda f: f["contraction"] >= threshold)
+    grouped = rows.groupby(["method", "quantity"], sort=False)
+    return pd.DataFrame({"fits": grouped["contraction"].count(), "informed": grouped["informed"].mean(),
+                         "contraction_median": grouped["contraction"].median()}).reset_index()
+
+
 def budget_table(records: list[dict]) -> pd.DataFrame:
     """The recommended allocations against the truth, per method and objective over the finished fits.
 

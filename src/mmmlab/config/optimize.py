@@ -19,6 +19,7 @@ class OptimizeSpec:
     max_draws: int = 1000  # posterior draws the objectives average over (evenly thinned)
     starts: int = 8  # optimiser starting points
     seed: int = 0  # draws the random starting points
+    pymc_marketing: bool = False  # also ask pymc-marketing's BudgetOptimizer, and judge its allocations beside these
 
 
 def optimize_spec(params: dict) -> OptimizeSpec:
@@ -42,4 +43,5 @@ def optimize_spec(params: dict) -> OptimizeSpec:
         max_draws=int(o.number("max_draws", d.max_draws, lo=10, integer=True)),
         starts=int(o.number("starts", d.starts, lo=1, hi=100, integer=True)),
         seed=int(o.number("seed", d.seed, lo=0, integer=True)),
+        pymc_marketing=o.flag("pymc_marketing", d.pymc_marketing),
     )

@@ -33,7 +33,7 @@ def response_curves(channels, spend_grid: np.ndarray, mean: np.ndarray, lower: n
     n = len(channels)
     fig = Figure(figsize=(3.4 * n, 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, n))
-    markers = dict(zip(points, "osD^v"))
+    markers = dict(zip(points, "osD^vPX*h"))
     for j, (ax, channel) in enumerate(zip(axes, channels)):
         color = channel_color(j)
         ax.fill_between(spend_grid[:, j], lower[:, j], upper[:, j], color=color, alpha=0.25, label=f"{prob:.0%} HDI")

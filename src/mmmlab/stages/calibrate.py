@@ -18,7 +18,7 @@ from mmmlab.calibration.plan import child_metrics, child_params, plan_for
 from mmmlab.calibration.progress import Progress
 from mmmlab.calibration.runner import pending, run_tasks
 from mmmlab.calibration.store import ResultStore
-from mmmlab.config import flatten, output_path, relative
+from mmmlab.config import fit_spec, flatten, output_path, relative
 from mmmlab.config.calibrate import calibrate_spec
 
 MODELS = "models/calibration"
@@ -55,7 +55,7 @@ def run(params: dict, fresh: bool = False) -> str:
             finally:
                 progress.close()
         records = [r for r in store.records() if r["index"] < study.fits]  # fewer fits asked: the first ones
-        page = report.build(study, plan.description, records)
+        page = report.build(study, plan.description, records, fit_spec(params).prior_dominated_below)
         folder = output_path(f"{REPORTS}/{study.name}")
         report.write(folder, page)  # replaces the previous report as a whole
         if not todo:  # nothing ran: the running count still says where the study stands

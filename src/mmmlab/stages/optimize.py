@@ -2,7 +2,8 @@
 
 Reads ``models/mmm_fit.nc`` (the posterior, the data's spend) and, when ``data.truth`` exists, the
 simulator's truth; writes ``reports/optimize/`` (``index.html``, ``tables/allocation.csv``,
-``metrics.json``, ``figures/*.png``) in one step, as the validation report is written. The analysis
+``metrics.json``, ``figures/*.png``) in one step, as the validation report is written. With
+``optimize.pymc_marketing``, pymc-marketing's optimiser's allocations are assessed and judged beside the lab's. The analysis
 is :mod:`mmmlab.budget.recommend`, the page :mod:`mmmlab.budget.page`; this module orchestrates them.
 """
 
@@ -15,7 +16,8 @@ import xarray as xr
 
 from mmmlab import evaluation, tracking
 from mmmlab.bayes.summaries import hdi
-from mmmlab.budget import page
+from mmmlab.bayes.io import load_fit
+from mmmlab.budget import page, peer
 from mmmlab.budget.recommend import optimise
 from mmmlab.config import data_spec, fit_spec, flatten, output_path, resolve
 from mmmlab.config.optimize import optimize_spec
@@ -41,7 +43,9 @@ def run(params: dict) -> str:
     truth = evaluation.load_truth(data_spec(params).truth)
     folder = output_path(FOLDER)
     with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")):
-        o = optimise(idata, spend, None if truth is None else evaluation.align_truth(truth, spend.index), spec, prob)
+        others = (lambda plan: peer.allocations(load_fit(trace), plan, spec)) if spec.pymc_marketing else None
+        o = optimise(idata, spend, None if truth is None else evaluation.align_truth(truth, spend.index), spec, prob,
+                     others)
         figures = _figures(o.plan, o.curves, o.recommended, o.judgement, o.truth_curves, prob)
         report = page.build(o.plan, spec, o.recommended, o.judgement, prob, figures,
                             _table(o.plan, o.recommended, o.judgement), _metrics(o.plan, o.recommended, o.judgement))
