@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from mmmlab.benchmarks import write_result
 
 OUTPUT = "reports/benchmarks/calibrate.json"
 FITS = 12
@@ -61,22 +62,17 @@ def _measure(params_file: Path, workers: int, each_fit: bool) -> dict:
 
 
 def _write(rows: list[dict]) -> Path:
-    from mmmlab.config import load_params, resolve
-    from mmmlab.files import write_json
+    from mmmlab.config import load_params
 
     by = {r["config"]: r for r in rows}
     one, two = by.get("1 worker, compile once", {}), by.get("2 workers, compile once", {})
     speedup = two["fits_per_hour"] / one["fits_per_hour"] if "fits_per_hour" in one and "fits_per_hour" in two else None
     sampler = load_params()["calibrate"]["studies"]["sbc_default"]["sampler"]
     result = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_at_end": os.getloadavg()},
         "notes": f"sbc_default study, {FITS} fits per row, sampler {sampler}; one fresh project and process per row; "
                  "wall_s is the whole `mmmlab calibrate` command. Aims (issue 16): at least 240 fits per hour with "
                  "2 workers, and 2 workers at least 1.7x one.",
         "two_workers_over_one": speedup,
         "runs": rows,
     }
-    path = resolve(OUTPUT)
-    write_json(path, result)
-    return path
+    return write_result(OUTPUT, result)

@@ -16,14 +16,13 @@ geometric adstock (l_max 12) and logistic saturation, the same data, controls an
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from mmmlab.benchmarks import write_result
 from mmmlab.config.fit import fit_spec
 
 OUTPUT = "reports/benchmarks/fit.json"
@@ -74,21 +73,14 @@ def run() -> Path:
 
 
 def _write(rows: list[dict]) -> Path:
-    from mmmlab.config import resolve
-    from mmmlab.files import write_json
-
     result = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_at_end": os.getloadavg()},
         "notes": "one fresh process per row; stage_wall_s = build + prior draws + compile + sample + posterior "
                  "predictive + save (imports excluded, reported as import_s). grad_evals_per_ess counts the kept "
                  "draws' leapfrog steps over min bulk ESS; leapfrog_steps_per_draw is their mean. logp_dlogp_eval_s is one pytensor (C backend) "
                  "log-probability-and-gradient evaluation at the initial point of the model NUTS samples. The machine's cores may be shared.",
         "runs": rows,
     }
-    path = resolve(OUTPUT)
-    write_json(path, result)
-    return path
+    return write_result(OUTPUT, result)
 
 
 def _generate(params_file: Path, overrides: tuple, folder: Path) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from mmmlab.benchmarks import write_result
 
 OUTPUT = "reports/benchmarks/optimize.json"
 PRESET = ("generate.preset=identifiable",)
@@ -60,7 +61,7 @@ def _stage(name: str, out: Path, sets: list[str], env: dict) -> float:
     """Run one stage as a user would; its wall time in seconds."""
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", "from mmmlab.cli import main; main()", name, "--out", str(out), *sets],
-                          capture_output=True, text=True, env=env)
+                          check=False, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         raise RuntimeError(f"{name}: {lines[-1] if lines else f'exit {proc.returncode}'}")
@@ -76,18 +77,11 @@ def _row(out: Path) -> dict:
 
 
 def _write(rows: list[dict]) -> Path:
-    from mmmlab.config import resolve
-    from mmmlab.files import write_json
-
     result = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_at_end": os.getloadavg()},
         "notes": "regret = (true sales at the true optimum - at the allocation) / (at the optimum - at the current "
                  "allocation), all under the lab's definition of a plan's incremental sales; pymc-marketing optimises "
                  "its own response (no carried-in spend, carry-over after the horizon counted). Wall times include "
                  "the process start. The machine's cores may be shared.",
         "runs": rows,
     }
-    path = resolve(OUTPUT)
-    write_json(path, result)
-    return path
+    return write_result(OUTPUT, result)
