@@ -11,6 +11,7 @@ is assessed on the lab's posterior curves and judged by the lab's truth, like th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from mmmlab.bayes.build import quiet_pymc_marketing
 PREFIX = "pymc_marketing_"
 
 
-def allocations(mmm, plan, spec) -> dict[str, np.ndarray]:
+def allocations(mmm, plan, spec, failed: Callable[[str, str], None]) -> dict[str, np.ndarray]:
     """Per objective (named ``pymc_marketing_<objective>``): pymc-marketing's spend per period and channel.
 
     Parameters
@@ -31,8 +32,11 @@ def allocations(mmm, plan, spec) -> dict[str, np.ndarray]:
         at most ``spec.max_draws`` draws.
     plan : mmmlab.budget.recommend.Plan
     spec : mmmlab.config.optimize.OptimizeSpec
+    failed : callable
+        Called with the name and pymc-marketing's message when its optimiser fails; that objective is left out.
     """
     with quiet_pymc_marketing():
+        from pymc_marketing.mmm.budget_optimizer import MinimizeException
         from pymc_marketing.mmm.utility import average_response, conditional_value_at_risk
 
     _thin(mmm, spec.max_draws)
@@ -45,7 +49,11 @@ def allocations(mmm, plan, spec) -> dict[str, np.ndarray]:
     for name, utility in utilities.items():
         with quiet_pymc_marketing():
             optimizer = _optimizer(mmm, start, ends, spec.horizon, utility)
-            result = optimizer.allocate_budget(total_budget=plan.budget, budget_bounds=bounds, x0=current)
+            try:
+                result = optimizer.allocate_budget(total_budget=plan.budget, budget_bounds=bounds, x0=current)
+            except MinimizeException as error:
+                failed(PREFIX + name, str(error))
+                continue
         out[PREFIX + name] = result.budgets.sel(channel=list(plan.channels)).to_numpy().astype(float)
     return out
 

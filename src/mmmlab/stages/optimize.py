@@ -43,7 +43,7 @@ def run(params: dict) -> str:
     truth = evaluation.load_truth(data_spec(params).truth)
     folder = output_path(FOLDER)
     with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")):
-        others = (lambda plan: peer.allocations(load_fit(trace), plan, spec)) if spec.pymc_marketing else None
+        others = (lambda plan: peer.allocations(load_fit(trace), plan, spec, _peer_failed)) if spec.pymc_marketing else None
         o = optimise(idata, spend, None if truth is None else evaluation.align_truth(truth, spend.index), spec, prob,
                      others)
         figures = _figures(o.plan, o.curves, o.recommended, o.judgement, o.truth_curves, prob)
@@ -55,6 +55,10 @@ def run(params: dict) -> str:
         tracking.log_artifacts(folder, "optimize")
     click.echo("\n".join(_words(o.plan, o.recommended, o.judgement, prob)))
     return f"optimize: {len(o.plan.channels)} channels, budget {o.plan.budget:,.0f} per period over {spec.horizon} periods; {FOLDER}/"
+
+
+def _peer_failed(name: str, message: str) -> None:
+    click.echo(f"{name}: pymc-marketing's optimiser failed ({message}); that allocation is left out", err=True)
 
 
 def _spend(idata) -> pd.DataFrame:
