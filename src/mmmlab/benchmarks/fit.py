@@ -25,6 +25,10 @@ from pathlib import Path
 from mmmlab.benchmarks import write_result
 from mmmlab.config.fit import fit_spec
 
+NOTES = ("one fresh process per row; stage_wall_s = build + prior draws + compile + sample + posterior "
+         "predictive + save (imports excluded, reported as import_s). grad_evals_per_ess counts the kept "
+         "draws' leapfrog steps over min bulk ESS; leapfrog_steps_per_draw is their mean. logp_dlogp_eval_s is one pytensor (C backend) "
+         "log-probability-and-gradient evaluation at the initial point of the model NUTS samples. The machine's cores may be shared.")
 OUTPUT = "reports/benchmarks/fit.json"
 SAMPLERS = ("nutpie", "pymc", "numpyro", "blackjax")
 EVERY = (*("mmmlab:" + s for s in SAMPLERS), "out_of_the_box:nutpie")
@@ -68,19 +72,9 @@ def run() -> Path:
                     continue
                 print(f"benchmark fit: {design} / {kind} / {sampler}", file=sys.stderr, flush=True)
                 rows.append(row | {"installed": True} | _child(root / "params.yaml", overrides, folder, kind, sampler))
-                _write(rows)  # after every row, so a stopped benchmark keeps what it measured
-    return _write(rows)
+                write_result(OUTPUT, {"notes": NOTES, "runs": rows})  # after every row, so a stopped benchmark keeps what it measured
+    return write_result(OUTPUT, {"notes": NOTES, "runs": rows})
 
-
-def _write(rows: list[dict]) -> Path:
-    result = {
-        "notes": "one fresh process per row; stage_wall_s = build + prior draws + compile + sample + posterior "
-                 "predictive + save (imports excluded, reported as import_s). grad_evals_per_ess counts the kept "
-                 "draws' leapfrog steps over min bulk ESS; leapfrog_steps_per_draw is their mean. logp_dlogp_eval_s is one pytensor (C backend) "
-                 "log-probability-and-gradient evaluation at the initial point of the model NUTS samples. The machine's cores may be shared.",
-        "runs": rows,
-    }
-    return write_result(OUTPUT, result)
 
 
 def _generate(params_file: Path, overrides: tuple, folder: Path) -> None:

@@ -22,6 +22,10 @@ from pathlib import Path
 
 from mmmlab.benchmarks import write_result
 
+NOTES = ("regret = (true sales at the true optimum - at the allocation) / (at the optimum - at the current "
+         "allocation), all under the lab's definition of a plan's incremental sales; pymc-marketing optimises "
+         "its own response (no carried-in spend, carry-over after the horizon counted). Wall times include "
+         "the process start. The machine's cores may be shared.")
 OUTPUT = "reports/benchmarks/optimize.json"
 PRESET = ("generate.preset=identifiable",)
 DESIGNS = {
@@ -53,8 +57,8 @@ def run() -> Path:
                 rows.append({"design": design, "error": str(error)})
                 continue
             rows.append({"design": design} | _row(out) | {"optimize_wall_s": lab_s, "with_pymc_marketing_wall_s": both_s})
-            _write(rows)  # after every row, so a stopped benchmark keeps what it measured
-    return _write(rows)
+            write_result(OUTPUT, {"notes": NOTES, "runs": rows})  # after every row, so a stopped benchmark keeps what it measured
+    return write_result(OUTPUT, {"notes": NOTES, "runs": rows})
 
 
 def _stage(name: str, out: Path, sets: list[str], env: dict) -> float:
@@ -75,13 +79,3 @@ def _row(out: Path) -> dict:
                    for name in ALLOCATIONS}
     return {"gates_passed": convergence["passed"], "allocations": allocations}
 
-
-def _write(rows: list[dict]) -> Path:
-    result = {
-        "notes": "regret = (true sales at the true optimum - at the allocation) / (at the optimum - at the current "
-                 "allocation), all under the lab's definition of a plan's incremental sales; pymc-marketing optimises "
-                 "its own response (no carried-in spend, carry-over after the horizon counted). Wall times include "
-                 "the process start. The machine's cores may be shared.",
-        "runs": rows,
-    }
-    return write_result(OUTPUT, result)
