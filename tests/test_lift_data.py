@@ -97,6 +97,17 @@ def test_extra_spend_may_equal_the_data_spend(tmp_path, dataset):
     np.testing.assert_allclose(tests.extra[1:3, 0], [100, 300])
 
 
+def test_a_cut_is_spread_over_the_window_in_proportion_to_the_spend_left(tmp_path, dataset):
+    """TV's 400 over Feb and Mar is what was left after a cut of 1600 (spend times 0.2): 1600 was planned on
+    top of it, 400 in Feb and 1200 in Mar."""
+    cut = {**ROWS[0], "spend_before": "2000", "extra_spend": "-1600", "lift": "-80"}
+    tests = load_lift_tests(_write(tmp_path / "lifts.csv", [cut]), dataset, KEY)
+    expected = np.zeros(12)
+    expected[1:3] = -400, -1200
+    np.testing.assert_allclose(tests.extra[:, 0], expected)
+    np.testing.assert_array_equal(tests.lift, [-80.0])
+
+
 # --------------------------------------------------------------------------- bad files
 def test_missing_file_names_the_key(tmp_path, dataset):
     path = tmp_path / "nowhere.csv"
@@ -185,11 +196,26 @@ def test_negative_spend_before(tmp_path, dataset):
     assert re.fullmatch(r"lifts\.csv row 2, column 'spend_before': -5 is negative", message)
 
 
-@pytest.mark.parametrize("value", ["0", "-10"])
-def test_extra_spend_not_positive(tmp_path, dataset, value):
-    message = _row_error(tmp_path, dataset, extra_spend=value)
-    assert re.fullmatch(rf"lifts\.csv row 1, column 'extra_spend': {value} is not positive \(a lift test adds spend\)",
-                        message)
+def test_no_change_of_spend(tmp_path, dataset):
+    message = _row_error(tmp_path, dataset, extra_spend="0")
+    assert re.fullmatch(r"lifts\.csv row 1, column 'extra_spend': 0 is no change of spend \(positive: the test added "
+                        r"spend; negative: it cut it\)", message), message
+
+
+def test_a_cut_beyond_the_planned_spend(tmp_path, dataset):
+    message = _row_error(tmp_path, dataset, extra_spend="-361")  # spend_before is 360
+    assert re.fullmatch(r"lifts\.csv row 1, column 'extra_spend': a cut of 361 exceeds spend_before \(360\)", message)
+
+
+def test_a_cut_to_zero_spend(tmp_path, dataset):
+    """Radio spends 10 in August: a cut there that left nothing would be in a month of zero spend."""
+    data = _write_data(tmp_path / "zero" / "data.csv")
+    data.write_text(data.read_text().replace("2020-08-01,80,10,", "2020-08-01,80,0,"))
+    rows = [{**ROWS[1], "start": "2020-08-01", "end": "2020-08-01", "measure_end": "2020-08-01",
+             "spend_before": "10", "extra_spend": "-10"}]
+    message = _error(_write(tmp_path / "lifts.csv", rows), _dataset(data))
+    assert re.fullmatch(r"lifts\.csv row 1, column 'extra_spend': a cut with no spend left in the data over the window "
+                        r"cannot be placed in its periods; cut Radio's spend to a fraction, not to zero", message), message
 
 
 def test_extra_spend_beyond_the_data(tmp_path, dataset):

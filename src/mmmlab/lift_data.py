@@ -3,10 +3,13 @@
 One row per experiment: ``channel``, the window's first and last period (``start``, ``end``), the
 last period its readout covers (``measure_end``; optional, default ``end``), the channel's spend
 over the window without the test (``spend_before``), the test's extra spend over the window
-(``extra_spend``), the measured incremental sales (``lift``) and its standard error (``lift_se``).
-The test's extra spend is taken to be in the data's spend, spread over the window's periods in
-proportion to the channel's spend there. Problems raise :class:`UserInputError` naming the row
-(counted from 1 after the header) and the column.
+(``extra_spend``: positive for a test that adds spend, negative for one that cuts it), the
+measured incremental sales (``lift``; a cut's is usually negative) and its standard error
+(``lift_se``). The data's spend is the spend with the test: the change is spread over the window's
+periods in proportion to the channel's spend there, which is exact when the test multiplies the
+planned spend by one factor (a cut to zero leaves nothing to spread over, so a cut must leave some
+spend). Problems raise :class:`UserInputError` naming the row (counted from 1 after the header) and
+the column.
 """
 
 from __future__ import annotations
@@ -96,7 +99,8 @@ def load_lift_tests(path: Path, dataset: Dataset, key: str) -> LiftTests:
     UserInputError
         No such file, a missing column, or a bad value (named by row and column): an unknown
         channel, a date that does not parse, a window outside the data or in the wrong order,
-        negative spend, no extra spend, extra spend beyond the data's, a non-positive standard error.
+        negative spend, no change of spend, extra spend beyond the data's, a cut beyond
+        ``spend_before`` or to zero, a non-positive standard error.
     """
     table = _read(path, key)
     dates = dataset.dates
@@ -117,21 +121,32 @@ def load_lift_tests(path: Path, dataset: Dataset, key: str) -> LiftTests:
         values = {c: _number(getattr(row, c), at, c) for c in ("spend_before", "extra_spend", "lift", "lift_se")}
         if values["spend_before"] < 0:
             raise UserInputError(f"{at}, column 'spend_before': {values['spend_before']:g} is negative")
-        if not values["extra_spend"] > 0:
-            raise UserInputError(f"{at}, column 'extra_spend': {values['extra_spend']:g} is not positive "
-                                 "(a lift test adds spend)")
         if not values["lift_se"] > 0:
             raise UserInputError(f"{at}, column 'lift_se': {values['lift_se']:g} is not positive")
         spend = dataset.spend[:, channel[i]] * window
-        if values["extra_spend"] > spend.sum() * (1 + 1e-9):
-            raise UserInputError(f"{at}, column 'extra_spend': {values['extra_spend']:g} exceeds {row.channel}'s "
-                                 f"spend in the data over the window ({spend.sum():g}); the data's spend must "
-                                 "include the test's")
+        _check_change(values, spend.sum(), at, row.channel)
         extra[:, i] = spend * values["extra_spend"] / spend.sum()
         measured[:, i] = (dates >= start) & (dates <= measure_end)
     table = table.astype({c: "datetime64[ns]" for c in DATES})
     return LiftTests(path=path, table=table, channel=channel, extra=extra, measured=measured,
                      lift=table["lift"].to_numpy(float), se=table["lift_se"].to_numpy(float))
+
+
+def _check_change(values: dict[str, float], window_spend: float, at: str, channel: str) -> None:
+    """The test's change of spend fits the data: an increase lies within the window's spend, a cut
+    within ``spend_before`` and leaves spend in the window to spread it over."""
+    change, before = values["extra_spend"], values["spend_before"]
+    column = f"{at}, column 'extra_spend'"
+    if change == 0:
+        raise UserInputError(f"{column}: 0 is no change of spend (positive: the test added spend; negative: it cut it)")
+    if change > window_spend * (1 + 1e-9):
+        raise UserInputError(f"{column}: {change:g} exceeds {channel}'s spend in the data over the window "
+                             f"({window_spend:g}); the data's spend must include the test's")
+    if change < 0 and -change > before * (1 + 1e-9):
+        raise UserInputError(f"{column}: a cut of {-change:g} exceeds spend_before ({before:g})")
+    if change < 0 and not window_spend > 0:
+        raise UserInputError(f"{column}: a cut with no spend left in the data over the window cannot be placed "
+                             f"in its periods; cut {channel}'s spend to a fraction, not to zero")
 
 
 def _window(row, at: str, dates: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:

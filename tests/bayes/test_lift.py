@@ -12,6 +12,11 @@ EXTRA_WINDOWS = (  # a second TV test overlapping the first, with its own multip
     " {channel: TV, start: '2018-04-01', end: '2018-06-30', multiplier: 2.0},"
     " {channel: Print, start: '2021-06-01', end: '2021-07-31', multiplier: 1.3}]",
 )
+CUTS = (  # tests that cut spend to a fifth (negative extra spend and lift), beside one that adds it
+    "generate.experiments.windows=[{channel: TV, start: '2018-03-01', end: '2018-04-30', multiplier: 0.2},"
+    " {channel: Radio, start: '2020-01-01', end: '2020-02-29', multiplier: 0.2},"
+    " {channel: Digital, start: '2019-07-01', end: '2019-08-31'}]",
+)
 
 
 def _model_at_truth(lift_design, overrides=()):
@@ -35,11 +40,14 @@ def _predicted_at(mmm, d, truth, factor=1.0):
     return predicted({n: np.array(v) for n, v in point.items()})
 
 
-@pytest.mark.parametrize("overrides", [(), EXTRA_WINDOWS], ids=["the seed's four tests", "overlapping tests"])
+@pytest.mark.parametrize("overrides", [(), EXTRA_WINDOWS, CUTS], ids=["the seed's four tests", "overlapping tests",
+                                                                  "spend cuts"])
 def test_predicted_lift_at_the_true_parameters_is_the_true_lift(lift_design, overrides):
     mmm, d, truth = _model_at_truth(lift_design, overrides)
     true_lift = [t["true_lift"] for t in truth["lift_tests"]]
     assert len(true_lift) == len(d.lift.lift) >= 3
+    if overrides == CUTS:
+        assert true_lift[0] < 0 and true_lift[1] < 0 < true_lift[2]
     np.testing.assert_allclose(_predicted_at(mmm, d, truth), true_lift, rtol=1e-9)
     # the comparison can fail: another curve predicts other lifts
     assert not np.allclose(_predicted_at(mmm, d, truth, factor=1.2), true_lift, rtol=1e-3)
