@@ -268,3 +268,18 @@ def test_defaults_a_window_multiplier_response_rate_and_the_lift_tests_section(r
     window = spec.experiments.windows[0]
     assert (window.multiplier, window.response_rate) == (1.5, 0.0)
     assert (spec.lift_tests.relative_se, spec.lift_tests.follow_up_periods, spec.lift_tests.boost) == (0.1, 3, "exclude")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (("generate.preset=identifiable", _windows("{channel: TV, start: 2018-03-01, end: 2018-04-30}",
+                                               "{channel: Radio, start: 2021-09-01, end: 2021-10-31}")),
+     "generate.experiments.windows.1: Radio's spend does not change from 2021-09-06 to 2021-10-25"),  # Radio is dark in Sep-Oct
+    ((_windows("{channel: TV, start: 2030-01-01, end: 2030-02-28}",  # outside the data: no readout, no error
+               "{channel: Print, start: 2019-01-01, end: 2019-02-28, multiplier: 1}"),),
+     "generate.experiments.windows.1: Print's spend does not change from 2019-01-01 to 2019-02-01"),
+])
+def test_a_window_that_changes_no_spend_is_one_line_naming_it(make, overrides, message):
+    with pytest.raises(UserInputError) as info:
+        make(*overrides)
+    assert str(info.value) == (f"{message} (no planned spend there, or multiplier 1), so the window tests nothing; "
+                               "move it or drop it")
