@@ -13,9 +13,9 @@ EXTRA_WINDOWS = (  # a second TV test overlapping the first, with its own multip
     " {channel: Print, start: '2021-06-01', end: '2021-07-31', multiplier: 1.3}]",
 )
 CUTS = (  # tests that cut spend to a fifth (negative extra spend and lift), beside one that adds it
-    "generate.experiments.windows=[{channel: TV, start: '2018-03-01', end: '2018-04-30', multiplier: 0.2},"
-    " {channel: Radio, start: '2020-01-01', end: '2020-02-29', multiplier: 0.2},"
-    " {channel: Digital, start: '2019-07-01', end: '2019-08-31'}]",
+    ("generate.experiments.windows=[{channel: TV, start: '2018-03-01', end: '2018-04-30', multiplier: 0.2},"
+     " {channel: Radio, start: '2020-01-01', end: '2020-02-29', multiplier: 0.2},"
+     " {channel: Digital, start: '2019-07-01', end: '2019-08-31'}]"),
 )
 
 

@@ -273,7 +273,8 @@ def test_defaults_a_window_multiplier_response_rate_and_the_lift_tests_section(r
 @pytest.mark.parametrize("overrides, message", [
     (("generate.preset=identifiable", _windows("{channel: TV, start: 2018-03-01, end: 2018-04-30}",
                                                "{channel: Radio, start: 2021-09-01, end: 2021-10-31}")),
-     "generate.experiments.windows.1: Radio's spend does not change from 2021-09-06 to 2021-10-25"),  # Radio is dark in Sep-Oct
+     # Radio is dark in September and October on the identifiable preset
+     "generate.experiments.windows.1: Radio's spend does not change from 2021-09-06 to 2021-10-25"),
     ((_windows("{channel: TV, start: 2030-01-01, end: 2030-02-28}",  # outside the data: no readout, no error
                "{channel: Print, start: 2019-01-01, end: 2019-02-28, multiplier: 1}"),),
      "generate.experiments.windows.1: Print's spend does not change from 2019-01-01 to 2019-02-01"),

@@ -114,7 +114,9 @@ def lift_tests(spec: SimulationSpec, dates: pd.DatetimeIndex, spend: np.ndarray,
     before = (counterfactual * rows).sum(axis=1)
     extra = ((observed.T - counterfactual) * rows).sum(axis=1)
     iso = dates.strftime("%Y-%m-%d")
-    for i in np.flatnonzero(rows.any(axis=1) & (extra == 0)):
+    idle = np.flatnonzero(rows.any(axis=1) & (extra == 0))
+    if idle.size:
+        i = idle[0]
         raise UserInputError(f"generate.experiments.windows.{i}: {windows[i].channel}'s spend does not change from "
                              f"{iso[first[i]]} to {iso[last[i]]} (no planned spend there, or multiplier 1), so the "
                              "window tests nothing; move it or drop it")
