@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.config.simulation import LiftBoost, SimulationSpec
-from mmmlab.errors import UserInputError
 from mmmlab.transforms import geometric_adstock, hill
 
 NOISE_STREAM = 17  # the measurement noise comes from default_rng([seed, NOISE_STREAM])
@@ -83,13 +82,8 @@ def lift_tests(spec: SimulationSpec, dates: pd.DatetimeIndex, spend: np.ndarray,
     Returns
     -------
     tuple of LiftTest
-        In the order of the windows; a window outside the data has none.
-
-    Raises
-    ------
-    UserInputError
-        A window inside the data that changes no spend (its channel spends nothing there, or its
-        multiplier is 1): it would read out a lift of zero with no error.
+        In the order of the windows; a window outside the data, or one that changes no spend (its
+        channel spends nothing there, or its multiplier is 1), has none: there is nothing to read.
     """
     windows, settings = spec.experiments.windows, spec.lift_tests
     if not windows:
@@ -114,12 +108,7 @@ def lift_tests(spec: SimulationSpec, dates: pd.DatetimeIndex, spend: np.ndarray,
     before = (counterfactual * rows).sum(axis=1)
     extra = ((observed.T - counterfactual) * rows).sum(axis=1)
     iso = dates.strftime("%Y-%m-%d")
-    idle = np.flatnonzero(rows.any(axis=1) & (extra == 0))
-    if idle.size:
-        i = idle[0]
-        raise UserInputError(f"generate.experiments.windows.{i}: {windows[i].channel}'s spend does not change from "
-                             f"{iso[first[i]]} to {iso[last[i]]} (no planned spend there, or multiplier 1), so the "
-                             "window tests nothing; move it or drop it")
+    tested = rows.any(axis=1) & (extra != 0)
     return tuple(
         LiftTest(
             channel=w.channel,
@@ -134,7 +123,7 @@ def lift_tests(spec: SimulationSpec, dates: pd.DatetimeIndex, spend: np.ndarray,
             boost_included=include,
         )
         for i, w in enumerate(windows)
-        if rows[i].any()
+        if tested[i]
     )
 
 
