@@ -57,7 +57,7 @@ def run() -> Path:
                 rows.append({"design": design, "error": str(error)})
                 continue
             rows.append({"design": design} | _row(out) | {"optimize_wall_s": lab_s, "with_pymc_marketing_wall_s": both_s})
-            write_result(OUTPUT, {"notes": NOTES, "runs": rows})  # after every row, so a stopped benchmark keeps what it measured
+            write_result(OUTPUT, {"notes": NOTES, "runs": rows})  # after every row: a stopped benchmark keeps them
     return write_result(OUTPUT, {"notes": NOTES, "runs": rows})
 
 

@@ -43,7 +43,8 @@ def run(params: dict) -> str:
     truth = evaluation.load_truth(data_spec(params).truth)
     folder = output_path(FOLDER)
     with tracking.stage_run("optimize", params, flatten(params.get("optimize") or {}, "optimize")):
-        others = (lambda plan: peer.allocations(load_fit(trace), plan, spec, _peer_failed)) if spec.pymc_marketing else None
+        others = ((lambda plan: peer.allocations(load_fit(trace), plan, spec, _peer_failed))
+                  if spec.pymc_marketing else None)
         o = optimise(idata, spend, None if truth is None else evaluation.align_truth(truth, spend.index), spec, prob,
                      others)
         figures = _figures(o.plan, o.curves, o.recommended, o.judgement, o.truth_curves, prob)
