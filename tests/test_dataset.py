@@ -221,6 +221,20 @@ def test_overlapping_experiment_windows_count_for_each_channel():
     assert experiment_indicators(pd.Series(["None", "None"]), none="None").shape == (2, 0)
 
 
+def test_separate_windows_of_one_channel_get_a_column_each():
+    from mmmlab.dataset import experiment_windows, window_channel
+
+    labels = pd.Series(["None", "TV", "TV", "None", "TV+Digital", "Digital", "TV", "None"])
+    windows = experiment_windows(labels, none="None")
+    assert list(windows.columns) == ["Digital", "TV #1", "TV #2", "TV #3"]
+    assert windows["TV #1"].tolist() == [0, 1, 1, 0, 0, 0, 0, 0]
+    assert windows["TV #2"].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]
+    assert windows["TV #3"].tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+    assert windows["Digital"].tolist() == [0, 0, 0, 0, 1, 1, 0, 0]  # one window: the channel's own name
+    assert [window_channel(w) for w in windows] == ["Digital", "TV", "TV", "TV"]
+    assert window_channel("Radio #A") == "Radio #A"  # only a number after the mark is a window's
+
+
 def test_the_simulators_truth_columns_are_refused_as_channels_or_controls(tmp_path):
     frame = simulate(simulation_spec(load_params())).frame
     path = tmp_path / "generated.csv"

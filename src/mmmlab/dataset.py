@@ -25,6 +25,7 @@ SPEND_SUFFIX = "_Spend"
 # estimating from them would read the answer, so no stage takes one as a channel or a control
 TRUTH_SUFFIXES = ("_Decay", "_alpha", "_gamma", "_k", "_Adstocked", "_Impact")
 EXPERIMENT_SEPARATOR = "+"  # a period with experiments on two channels is labelled "TV+Digital"
+WINDOW_MARK = " #"  # the second of two separate TV windows is "TV #2"
 # no sales or spend per period reaches a quadrillion in any currency unit: a larger number (1e308, inf) is a
 # broken export or a unit mistake, and would overflow the later stages' arithmetic
 MAX_AMOUNT = 1e15
@@ -163,6 +164,31 @@ def experiment_indicators(labels: pd.Series, none: str) -> pd.DataFrame:
     names = [[] if label == none else label.split(EXPERIMENT_SEPARATOR) for label in labels.astype(str)]
     found = sorted({name for row in names for name in row})
     return pd.DataFrame({name: [float(name in row) for row in names] for name in found}, index=labels.index)
+
+
+def experiment_windows(labels: pd.Series, none: str) -> pd.DataFrame:
+    """One 0/1 column per experiment window: a run of consecutive periods whose label names a channel.
+
+    A channel tested in one window keeps its name as the column's; one tested in several separate
+    windows gets ``"<name> #1"``, ``"<name> #2"``, ... in time order, so that each test has an effect
+    of its own (two tests of one channel need not move sales alike beyond the channel's curve). Overlaps
+    follow :func:`experiment_indicators`; :func:`window_channel` maps a column back to its channel.
+    """
+    columns = {}
+    for name, rows in experiment_indicators(labels, none).items():
+        on = rows.to_numpy()
+        run = np.cumsum(np.diff(on, prepend=0.0) > 0) * on  # 1, 2, ... per window, 0 outside
+        if run.max() == 1:
+            columns[name] = on
+        else:
+            columns.update({f"{name}{WINDOW_MARK}{i}": (run == i).astype(float) for i in range(1, int(run.max()) + 1)})
+    return pd.DataFrame(columns, index=labels.index)
+
+
+def window_channel(window: str) -> str:
+    """The channel an :func:`experiment_windows` column tests (``"TV #2"`` -> ``"TV"``)."""
+    name, mark, number = window.rpartition(WINDOW_MARK)
+    return name if mark and number.isdigit() else window
 
 
 def content_hash(path: Path) -> str:

@@ -42,6 +42,17 @@ def test_overlapping_windows_count_for_each_channel_scaled_by_its_own_spend():
     assert d.control_scale == pytest.approx({"Experiment_Channel[Digital]": 4.0, "Experiment_Channel[TV]": 30.0})
 
 
+def test_a_channels_separate_windows_get_a_column_each_scaled_by_its_spend():
+    labels = ["TV", "None", "TV", "TV", "None", "None"]
+    dataset = dataclasses.replace(_dataset(), controls=pd.DataFrame({"Experiment_Channel": labels}))
+    d = bayes.design(dataset, _model("spend"))
+    assert d.controls == ("Experiment_Channel[TV #1]", "Experiment_Channel[TV #2]")
+    # TV spend in periods 1, 3 and 4 is TV[0], TV[2], TV[3]; each column is divided by its own largest value
+    np.testing.assert_allclose(d.X["Experiment_Channel[TV #1]"], [1, 0, 0, 0, 0, 0])
+    second = np.array([0, 0, TV[2], TV[3], 0, 0])
+    np.testing.assert_allclose(d.X["Experiment_Channel[TV #2]"], second / second.max())
+
+
 def test_overlapping_windows_as_plain_levels():
     d = bayes.design(_dataset(), _model("level"))
     assert d.controls == ("Experiment_Channel[Digital]", "Experiment_Channel[TV]")

@@ -73,17 +73,18 @@ def test_recovery_and_control_matrix_share_the_reference_level(make_small, small
 
 # --------------------------------------------------------------------------- overlapping experiment windows
 def test_overlapping_experiments_count_for_both_channels(small, small_spec):
-    """Periods 30-33 are labelled "A+B": each channel's experiment column holds its own spend there."""
+    """Periods 30-33 are labelled "A+B": each channel's window there holds its own spend. A is also tested in
+    periods 10-13 and B in 20-23: each channel's two separate windows get a column each."""
     model = JointModel(small, small_spec)
     design = model.design(_theta(model))
     names = model.linear_names
-    a, b = design[:, names.index("experiment.A")], design[:, names.index("experiment.B")]
-    expected_a, expected_b = np.zeros(small.n_periods), np.zeros(small.n_periods)
-    expected_a[10:14], expected_a[30:34] = small.spend[10:14, 0], small.spend[30:34, 0]
-    expected_b[20:24], expected_b[30:34] = small.spend[20:24, 1], small.spend[30:34, 1]
-    np.testing.assert_array_equal(a, expected_a)
-    np.testing.assert_array_equal(b, expected_b)
-    assert [n for n in names if n.startswith("experiment.")] == ["experiment.A", "experiment.B"]
+    assert [n for n in names if n.startswith("experiment.")] == [
+        "experiment.A #1", "experiment.A #2", "experiment.B #1", "experiment.B #2"]
+    for name, channel, rows in [("A #1", 0, slice(10, 14)), ("A #2", 0, slice(30, 34)),
+                                ("B #1", 1, slice(20, 24)), ("B #2", 1, slice(30, 34))]:
+        expected = np.zeros(small.n_periods)
+        expected[rows] = small.spend[rows, channel]
+        np.testing.assert_array_equal(design[:, names.index(f"experiment.{name}")], expected)
 
 
 def test_experiment_windows_follow_the_datasets_rule(make_small, small_spec, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.config.fit import ModelSpec
-from mmmlab.dataset import Dataset, experiment_indicators
+from mmmlab.dataset import Dataset, experiment_windows, window_channel
 from mmmlab.errors import UserInputError
 from mmmlab.lift_data import LiftTests
 from mmmlab.seasonality import YearlyModes, yearly_modes
@@ -67,10 +67,10 @@ def design(dataset: Dataset, model: ModelSpec, lift: LiftTests | None = None) ->
     -------
     Design
         Text controls are one-hot encoded against their most frequent level, except the experiment
-        column: one window column per channel (``"<column>[<channel>]"``), where a period labelled
-        ``"TV+Digital"`` is in the TV window and in the Digital window
-        (:func:`mmmlab.dataset.experiment_indicators`); with ``experiment_effect`` "spend" each
-        window is multiplied by its own channel's spend.
+        column: one column per experiment window (``"<column>[<channel>]"``, ``"<column>[TV #2]"`` for a
+        channel's second separate window), where a period labelled ``"TV+Digital"`` is in the TV window
+        and in the Digital window (:func:`mmmlab.dataset.experiment_windows`); with
+        ``experiment_effect`` "spend" each window is multiplied by its own channel's spend.
 
     Raises
     ------
@@ -107,12 +107,11 @@ def design(dataset: Dataset, model: ModelSpec, lift: LiftTests | None = None) ->
 
 
 def _experiment_windows(dataset: Dataset, column: str, none: str, effect: str) -> pd.DataFrame:
-    """One window column per name in the experiment column, by the dataset's rule for overlapping windows."""
-    labels = dataset.controls[column].astype(str)
-    windows = experiment_indicators(labels, none).add_prefix(f"{column}[").add_suffix("]")
+    """One column per experiment window (:func:`mmmlab.dataset.experiment_windows`)."""
+    windows = experiment_windows(dataset.controls[column].astype(str), none)
     if effect == "spend":
-        for j, name in enumerate(dataset.channels):  # the window's effect grows with the channel's spend
-            key = f"{column}[{name}]"
-            if key in windows:
-                windows[key] = windows[key].to_numpy() * dataset.spend[:, j]
-    return windows.set_axis(range(dataset.n_periods))
+        for window in windows:  # the window's effect grows with the channel's spend
+            channel = window_channel(window)
+            if channel in dataset.channels:
+                windows[window] = windows[window].to_numpy() * dataset.spend[:, dataset.channels.index(channel)]
+    return windows.add_prefix(f"{column}[").add_suffix("]").set_axis(range(dataset.n_periods))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab.config.recover import RecoverySpec
-from mmmlab.dataset import Dataset, experiment_indicators, levels_most_frequent_first
+from mmmlab.dataset import Dataset, experiment_windows, levels_most_frequent_first, window_channel
 from mmmlab.errors import UserInputError
 from mmmlab.seasonality import yearly_modes
 
@@ -99,9 +99,10 @@ class Experiments:
 
 
 def experiment_columns(dataset: Dataset, spec: RecoverySpec) -> Experiments:
-    """One column per experiment named in the dataset's experiment column (none without one).
+    """One column per experiment window in the dataset's experiment column (none without one).
 
-    A period labelled ``"TV+Digital"`` counts for both channels (:func:`mmmlab.dataset.experiment_indicators`).
+    A period labelled ``"TV+Digital"`` counts for both channels; a channel's separate windows get a column
+    each (:func:`mmmlab.dataset.experiment_windows`).
 
     Parameters
     ----------
@@ -117,20 +118,21 @@ def experiment_columns(dataset: Dataset, spec: RecoverySpec) -> Experiments:
     labels = control_column(dataset.controls, dataset.experiment_column, "data.experiments.column")
     if labels is None:
         return Experiments((), np.zeros((n, 0)))
-    indicators = experiment_indicators(labels, spec.experiment_none)
+    windows = experiment_windows(labels, spec.experiment_none)
     columns = []
-    for name in indicators.columns:
-        rows = indicators[name].to_numpy(dtype=float)
+    for window in windows.columns:
+        rows = windows[window].to_numpy(dtype=float)
         if spec.experiment_effect == "spend":
-            if name not in dataset.channels:
+            channel = window_channel(window)
+            if channel not in dataset.channels:
                 raise UserInputError(
                     f"recover.experiments.effect: 'spend' needs channel names in {dataset.experiment_column}, "
-                    f"found {name!r} (use 'level')"
+                    f"found {channel!r} (use 'level')"
                 )
-            rows = rows * np.asarray(dataset.spend, dtype=float)[:, dataset.channels.index(name)]
+            rows = rows * np.asarray(dataset.spend, dtype=float)[:, dataset.channels.index(channel)]
         columns.append(rows)
     matrix = np.column_stack(columns) if columns else np.zeros((n, 0))
-    return Experiments(tuple(f"experiment.{name}" for name in indicators.columns), matrix)
+    return Experiments(tuple(f"experiment.{window}" for window in windows.columns), matrix)
 
 
 # --------------------------------------------------------------------------- baseline
