@@ -6,9 +6,13 @@ coefficients trade against both. The sampler then needs small steps and deep tre
 ``level`` geometry samples
 
 - ``sampler_log_total``: the log of intercept plus the channels' mean contributions, and
-  ``sampler_log_ratio``: each channel's mean contribution over the intercept (log), in place of
-  the intercept and the saturation's scale (``saturation_beta``); the map has unit Jacobian in
-  the log-scale values pymc-marketing samples;
+  ``sampler_log_mean``: each channel's mean contribution (log), in place of the intercept and the
+  saturation's scale (``saturation_beta``). The channels' sum is softly bounded below the total:
+  of a raw media share ``x`` of the total the model gets ``psi(x) = x / (1 + x^n)^(1/n)`` (n = 40:
+  within 0.05% of ``x`` up to 0.9, below 1 always), the intercept the rest. Where the
+  data fix how a channel's contribution varies but not its level, the level trades against the
+  intercept along a line (log mean falling with log Hill slope) that is straight in these
+  coordinates, where it bent in log-ratios to the intercept (chains stuck on the bend);
 - ``sampler_linear``: the control (and Fourier) coefficients as standard normals through their
   Gaussian conditional given everything else, ``gamma = m + L z`` (prior approximated by a normal
   of its mean and variance), with ``log |det L|`` added;
@@ -39,6 +43,7 @@ from mmmlab.errors import UserInputError
 
 PREFIX = "sampler_"  # the sampled coordinates' names; not part of the saved trace
 INTERCEPT = "intercept_contribution"
+SHARPNESS = 40.0  # n of the soft bound psi on the media's share of the total (module docstring)
 CONTRIBUTION = "channel_contribution"  # (date, channel) on pymc-marketing's scale
 MU = "mu"
 SIGMA = "y_sigma"
@@ -85,12 +90,13 @@ def level_model(model: pm.Model, scale: str) -> pm.Model:
             twin.register_data_var(data, dims=dims.get(data.name))
         replace = {values[n]: _flat(values[n].name.rstrip("_"), values[n].type.dims)
                    for n in rvs if n not in (INTERCEPT, scale, *linear)}
-        replace |= _level(model, values[INTERCEPT], values[scale], replace)
-        log_jacobian = pt.constant(0.0)
+        level, log_jacobian = _level(model, values[INTERCEPT], values[scale], replace)
+        replace |= level
         if linear and SIGMA in rvs:
-            coefficients, log_jacobian = _linear_block(model, [values[n] for n in linear], [rvs[n] for n in linear],
-                                                       replace)
+            coefficients, linear_jacobian = _linear_block(model, [values[n] for n in linear],
+                                                          [rvs[n] for n in linear], replace)
             replace |= coefficients
+            log_jacobian = log_jacobian + linear_jacobian
         # pytensor differentiates tensors, not named-dimension graphs: lower those first
         density = rewrite_graph(_replaced(model.logp(), replace) + log_jacobian, include=("lower_xtensor",))
         pm.Potential(PREFIX + "density", density)
@@ -100,16 +106,22 @@ def level_model(model: pm.Model, scale: str) -> pm.Model:
     return twin
 
 
-def _level(model: pm.Model, intercept, scale, replace: dict) -> dict:
-    """The intercept's and the scale's log-values from the log total and the channels' log-ratios."""
+def _level(model: pm.Model, intercept, scale, replace: dict) -> tuple[dict, object]:
+    """The intercept's and the scale's log-values from the log total and the channels' raw log means,
+    and the map's ``log |det J|`` (the soft bound's: the log means' map to the scale has unit diagonal)."""
     contribution = model.replace_rvs_by_values([model[CONTRIBUTION]])[0]
     # each channel's mean contribution at scale 1: the same graph with the scale's log-value 0
     unit = _replaced(contribution, {**replace, scale: _filled(model, scale, 0.0)}).mean("date")
-    ratio = _flat("log_ratio", scale.type.dims).values
-    log_intercept = _flat("log_total", ()).values - pt.logsumexp(pt.concatenate([pt.zeros((1,)), ratio]))
-    log_mean = log_intercept + ratio  # each channel's mean contribution
+    raw = _flat("log_mean", scale.type.dims).values
+    log_total = _flat("log_total", ()).values
+    log_share = pt.logsumexp(raw) - log_total  # the media's raw share of the total
+    log_bounded = -pt.softplus(-SHARPNESS * log_share) / SHARPNESS  # log psi(share)
+    log_rest = pt.log(-pt.expm1(log_bounded))  # the intercept's share, 1 - psi
+    log_mean = raw + log_bounded - log_share  # each channel's mean contribution
     log_scale = ptx.as_xtensor(log_mean, dims=scale.type.dims) - ptx.math.log(unit)
-    return {intercept: ptx.as_xtensor(log_intercept), scale: log_scale}
+    # log total -> log intercept contributes total / intercept; the shares' rescaling d log psi / d log x
+    log_jacobian = -pt.softplus(SHARPNESS * log_share) - log_rest
+    return {intercept: ptx.as_xtensor(log_total + log_rest), scale: log_scale}, log_jacobian
 
 
 def _linear_block(model: pm.Model, values: list, rvs: list, replace: dict) -> tuple[dict, object]:

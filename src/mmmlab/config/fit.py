@@ -34,7 +34,7 @@ class Sampler(Choice):
 
 
 class Geometry(Choice):
-    level = "level"  # the same posterior sampled as total and shares, controls through their conditional (bayes.geometry)
+    level = "level"  # sampled as total and mean contributions, controls through their conditional (bayes.geometry)
     plain = "plain"  # pymc-marketing's own coordinates
 
 
