@@ -123,3 +123,24 @@ def test_a_prior_that_can_be_negative_where_the_level_needs_a_positive_one_is_na
                           "fit.priors.intercept={distribution: Normal, mu: 0, sigma: 1}"))
     with pytest.raises(UserInputError, match=r"^fit\.priors\.intercept: .*fit\.sampler\.geometry: plain"):
         mmm.sampling_model()
+
+
+def test_the_channels_mean_contributions_stay_below_the_total_whatever_the_sampler_proposes(params):
+    """The map from the sampled log total and raw log means, by hand: the channels' share of the total is
+    psi(x) = x / (1 + x^40)^(1/40) of the raw share x, the intercept the positive rest, even far beyond 1."""
+    mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]"))
+    twin = mmm.sampling_model()
+    outputs = twin.replace_rvs_by_values([twin["intercept_contribution"], twin["channel_contribution"]])
+    mapped = twin.compile_fn(outputs, inputs=twin.value_vars, point_fn=False, on_unused_input="ignore")
+    point = twin.initial_point()
+    channels = len(mmm.model.coords["channel"])
+    total = 2.0
+    for raw_share in (0.3, 0.9, 1.2, 50.0):
+        point[PREFIX + "log_total"] = np.log(total)
+        point[PREFIX + "log_mean"] = np.log(np.linspace(1, 2, channels) / np.linspace(1, 2, channels).sum()
+                                            * raw_share * total)
+        intercept, contribution = mapped(*(point[v.name] for v in twin.value_vars))
+        media = np.asarray(contribution).mean(axis=0).sum()
+        assert intercept > 0
+        assert np.isclose(intercept + media, total)
+        assert np.isclose(media / total, raw_share / (1 + raw_share**40) ** (1 / 40))
