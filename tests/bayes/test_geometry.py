@@ -15,7 +15,7 @@ import pytest
 from scipy.special import logit
 
 from mmmlab import bayes
-from mmmlab.bayes.geometry import PREFIX, LevelGeometryMMM
+from mmmlab.bayes.geometry import PREFIX, LevelGeometryMMM, MeanLevelGeometryMMM
 from mmmlab.bayes.sampling import build
 from mmmlab.config import data_spec, set_key
 from mmmlab.config.fit import fit_spec
@@ -91,19 +91,22 @@ def _density_gap(mmm, points: int = 3, seed: int = 0) -> list[float]:
     ("fit.model.saturation=michaelis_menten", "fit.model.controls=[Economic_Condition]", "fit.model.trend=false"),
     ("fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true",
      "fit.model.controls=[Economic_Condition]"),
+    ("fit.sampler.geometry=means", "fit.model.yearly_seasonality=2", "fit.model.controls=[Economic_Condition]"),
+    ("fit.sampler.geometry=means", "fit.model.saturation=michaelis_menten", "fit.model.trend=false"),
 ])
 def test_the_sampled_density_is_the_models_after_the_jacobian(params, overrides):
     mmm, _ = _built(_with(params, *overrides))
-    assert isinstance(mmm, LevelGeometryMMM)
+    assert isinstance(mmm, MeanLevelGeometryMMM if "fit.sampler.geometry=means" in overrides else LevelGeometryMMM)
     gaps = _density_gap(mmm)
     assert np.allclose(gaps, 0, atol=1e-6), gaps
 
 
 def test_lift_tests_keep_their_likelihood_in_the_sampled_density(lift_design):
     params, _, _, d = lift_design("generate.end=2020-12-31", "fit.model.controls=[Economic_Condition]")
-    mmm, _ = _built(params, d)
-    assert "lift_measured" in {v.name for v in mmm.model.observed_RVs}
-    assert np.allclose(_density_gap(mmm, points=2), 0, atol=1e-6)
+    for geometry in ("level", "means"):
+        mmm, _ = _built(_with(params, f"fit.sampler.geometry={geometry}"), d)
+        assert "lift_measured" in {v.name for v in mmm.model.observed_RVs}
+        assert np.allclose(_density_gap(mmm, points=2), 0, atol=1e-6), geometry
 
 
 def test_a_fit_in_the_level_geometry_leaves_the_plain_fits_trace_layout(params):
@@ -126,9 +129,9 @@ def test_a_prior_that_can_be_negative_where_the_level_needs_a_positive_one_is_na
 
 
 def test_the_channels_mean_contributions_stay_below_the_total_whatever_the_sampler_proposes(params):
-    """The map from the sampled log total and raw log means, by hand: the channels' share of the total is
-    psi(x) = x / (1 + x^40)^(1/40) of the raw share x, the intercept the positive rest, even far beyond 1."""
-    mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]"))
+    """The ``means`` map from the sampled log total and raw log means, by hand: the channels' share of the total
+    is psi(x) = x / (1 + x^40)^(1/40) of the raw share x, the intercept the positive rest, even far beyond 1."""
+    mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]", "fit.sampler.geometry=means"))
     twin = mmm.sampling_model()
     outputs = twin.replace_rvs_by_values([twin["intercept_contribution"], twin["channel_contribution"]])
     mapped = twin.compile_fn(outputs, inputs=twin.value_vars, point_fn=False, on_unused_input="ignore")

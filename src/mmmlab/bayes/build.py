@@ -77,7 +77,7 @@ def build_mmm(spec: FitSpec, d: Design):
 
         from mmmlab.bayes.components.mean_response_hill import MeanResponseHill, mean_reference
         from mmmlab.bayes.components.recursive_adstock import RecursiveGeometricAdstock
-        from mmmlab.bayes.geometry import LevelGeometryMMM
+        from mmmlab.bayes.geometry import LevelGeometryMMM, MeanLevelGeometryMMM
 
     # pytensor's JAX backend has no implementation of the recursion's Ops
     adstock = GeometricAdstock if spec.sampler.name in JAX_SAMPLERS else RecursiveGeometricAdstock
@@ -91,7 +91,8 @@ def build_mmm(spec: FitSpec, d: Design):
     else:
         saturation = {"hill": HillSaturation, "logistic": LogisticSaturation,
                       "michaelis_menten": MichaelisMentenSaturation}[spec.model.saturation]()
-    model_class = LevelGeometryMMM if spec.sampler.geometry == Geometry.level else MMM
+    geometries = {Geometry.level: LevelGeometryMMM, Geometry.means: MeanLevelGeometryMMM}
+    model_class = geometries.get(spec.sampler.geometry, MMM)
     with quiet_pymc_marketing():
         return model_class(
             date_column=DATE,

@@ -5,14 +5,16 @@ intercept and the channels' mean contributions well and its split poorly, and th
 coefficients trade against both. The sampler then needs small steps and deep trees. The
 ``level`` geometry samples
 
-- ``sampler_log_total``: the log of intercept plus the channels' mean contributions, and
-  ``sampler_log_mean``: each channel's mean contribution (log), in place of the intercept and the
-  saturation's scale (``saturation_beta``). The channels' sum is softly bounded below the total:
-  of a raw media share ``x`` of the total the model gets ``psi(x) = x / (1 + x^n)^(1/n)`` (n = 40:
-  within 0.05% of ``x`` up to 0.9, below 1 always), the intercept the rest. Where the
-  data fix how a channel's contribution varies but not its level, the level trades against the
-  intercept along a line (log mean falling with log Hill slope) that is straight in these
-  coordinates, where it bent in log-ratios to the intercept (chains stuck on the bend);
+- ``sampler_log_total``: the log of intercept plus the channels' mean contributions, in place of
+  the intercept, and per channel, in place of the saturation's scale (``saturation_beta``), either
+  ``sampler_log_ratio``: its mean contribution over the intercept (log; ``level``, unit Jacobian), or
+  ``sampler_log_mean``: its mean contribution (log; ``means``), the channels' sum softly bounded below
+  the total: of a raw media share ``x`` of the total the model gets ``psi(x) = x / (1 + x^n)^(1/n)``
+  (n = 40: within 0.05% of ``x`` up to 0.9, below 1 always), the intercept the rest. Where the data
+  fix how a channel's contribution varies but not its level, the level trades against the intercept
+  along a line (log mean falling with log Hill slope) that is straight in ``means`` and bends in the
+  log-ratios (chains stick on the bend); near a step-like curve (steep slope, tiny half-saturation
+  point) ``means`` diverges more;
 - ``sampler_linear``: the control (and Fourier) coefficients as standard normals through their
   Gaussian conditional given everything else, ``gamma = m + L z`` (prior approximated by a normal
   of its mean and variance), with ``log |det L|`` added;
@@ -54,7 +56,7 @@ LINEAR = ("gamma_control", "gamma_fourier")  # coefficients entering the mean li
 PRIOR_MOMENT_DRAWS = 4000
 
 
-def level_model(model: pm.Model, scale: str) -> pm.Model:
+def level_model(model: pm.Model, scale: str, coordinates: str = "level") -> pm.Model:
     """pymc-marketing's built model re-expressed in the ``level`` coordinates (module docstring).
 
     Parameters
@@ -64,6 +66,8 @@ def level_model(model: pm.Model, scale: str) -> pm.Model:
     scale : str
         The saturation's multiplicative parameter (``saturation_beta``; ``saturation_alpha`` of
         Michaelis-Menten): each channel's contribution is proportional to it.
+    coordinates : {"level", "means"}
+        The channels' coordinates: log-ratios to the intercept, or log means under the soft bound.
 
     Returns
     -------
@@ -90,7 +94,7 @@ def level_model(model: pm.Model, scale: str) -> pm.Model:
             twin.register_data_var(data, dims=dims.get(data.name))
         replace = {values[n]: _flat(values[n].name.rstrip("_"), values[n].type.dims)
                    for n in rvs if n not in (INTERCEPT, scale, *linear)}
-        level, log_jacobian = _level(model, values[INTERCEPT], values[scale], replace)
+        level, log_jacobian = LEVELS[coordinates](model, values[INTERCEPT], values[scale], replace)
         replace |= level
         if linear and SIGMA in rvs:
             coefficients, linear_jacobian = _linear_block(model, [values[n] for n in linear],
@@ -106,22 +110,40 @@ def level_model(model: pm.Model, scale: str) -> pm.Model:
     return twin
 
 
-def _level(model: pm.Model, intercept, scale, replace: dict) -> tuple[dict, object]:
-    """The intercept's and the scale's log-values from the log total and the channels' raw log means,
-    and the map's ``log |det J|`` (the soft bound's: the log means' map to the scale has unit diagonal)."""
-    contribution = model.replace_rvs_by_values([model[CONTRIBUTION]])[0]
-    # each channel's mean contribution at scale 1: the same graph with the scale's log-value 0
-    unit = _replaced(contribution, {**replace, scale: _filled(model, scale, 0.0)}).mean("date")
+def _ratio_level(model: pm.Model, intercept, scale, replace: dict) -> tuple[dict, object]:
+    """``level``: the intercept's and the scale's log-values from the log total and the channels' log-ratios
+    to the intercept (the map's log-Jacobian is 0)."""
+    ratio = _flat("log_ratio", scale.type.dims).values
+    log_intercept = _flat("log_total", ()).values - pt.logsumexp(pt.concatenate([pt.zeros((1,)), ratio]))
+    log_mean = log_intercept + ratio  # each channel's mean contribution
+    return _scaled(model, intercept, scale, replace, log_intercept, log_mean), pt.constant(0.0)
+
+
+def _mean_level(model: pm.Model, intercept, scale, replace: dict) -> tuple[dict, object]:
+    """``means``: the intercept's and the scale's log-values from the log total and the channels' raw log means,
+    and the soft bound's log-Jacobian."""
     raw = _flat("log_mean", scale.type.dims).values
     log_total = _flat("log_total", ()).values
     log_share = pt.logsumexp(raw) - log_total  # the media's raw share of the total
     log_bounded = -pt.softplus(-SHARPNESS * log_share) / SHARPNESS  # log psi(share)
     log_rest = pt.log(-pt.expm1(log_bounded))  # the intercept's share, 1 - psi
     log_mean = raw + log_bounded - log_share  # each channel's mean contribution
-    log_scale = ptx.as_xtensor(log_mean, dims=scale.type.dims) - ptx.math.log(unit)
     # log total -> log intercept contributes total / intercept; the shares' rescaling d log psi / d log x
     log_jacobian = -pt.softplus(SHARPNESS * log_share) - log_rest
-    return {intercept: ptx.as_xtensor(log_total + log_rest), scale: log_scale}, log_jacobian
+    return _scaled(model, intercept, scale, replace, log_total + log_rest, log_mean), log_jacobian
+
+
+def _scaled(model: pm.Model, intercept, scale, replace: dict, log_intercept, log_mean) -> dict:
+    """Replacements of the intercept's and the scale's log-values for these log intercept and log mean
+    contributions (the scale is the mean over the mean at scale 1: a unit-diagonal map)."""
+    contribution = model.replace_rvs_by_values([model[CONTRIBUTION]])[0]
+    # each channel's mean contribution at scale 1: the same graph with the scale's log-value 0
+    unit = _replaced(contribution, {**replace, scale: _filled(model, scale, 0.0)}).mean("date")
+    log_scale = ptx.as_xtensor(log_mean, dims=scale.type.dims) - ptx.math.log(unit)
+    return {intercept: ptx.as_xtensor(log_intercept), scale: log_scale}
+
+
+LEVELS = {"level": _ratio_level, "means": _mean_level}
 
 
 def _linear_block(model: pm.Model, values: list, rvs: list, replace: dict) -> tuple[dict, object]:
@@ -183,10 +205,12 @@ def _replaced(graph, replace: dict):
 class LevelGeometryMMM(MMM):
     """pymc-marketing's MMM whose posterior NUTS samples in the level geometry (:func:`level_model`)."""
 
+    coordinates = "level"
+
     def sampling_model(self) -> pm.Model:
         """The model NUTS samples, its data still swappable (``pm.Data``)."""
         scale = next(p for p in SCALES if p in self.saturation.default_priors)
-        return level_model(self.model, self.saturation.variable_mapping[scale])
+        return level_model(self.model, self.saturation.variable_mapping[scale], self.coordinates)
 
     def _get_sampling_model(self) -> pm.Model:
         return freeze_dims_and_data(self.sampling_model())  # as MMM's own: data as constants
@@ -197,3 +221,9 @@ class LevelGeometryMMM(MMM):
         posterior = self.idata["posterior"].to_dataset()
         self.idata["posterior"] = posterior.drop_vars([n for n in posterior.data_vars if str(n).startswith(PREFIX)])
         return self.idata
+
+
+class MeanLevelGeometryMMM(LevelGeometryMMM):
+    """The level geometry with each channel's mean contribution sampled under the soft bound (``means``)."""
+
+    coordinates = "means"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from mmmlab.config.fit import Geometry
 from mmmlab.config.loading import deep_merge
 from mmmlab.config.section import Choice, Section, defaults
 from mmmlab.config.simulation import generate_section
@@ -56,7 +57,7 @@ class StudySpec:
     methods: tuple[Method, ...] = (Method.fit,)  # coverage: which estimators are judged
     levels: tuple[float, ...] = (0.5, 0.8, 0.94)  # coverage: interval probabilities
     vary: dict[str, tuple[float, float]]  # coverage: parameter -> uniform range (required: null for none)
-    sampler: dict[str, float]  # over fit.sampler: chains, draws, tune (required), target_accept, reruns (optional)
+    sampler: dict[str, float | str]  # over fit.sampler: chains, draws, tune (required), target_accept, reruns, geometry
     arms: tuple[ArmSpec, ...] = ()  # coverage: each dataset fitted once per arm; none: once, without lift tests
 
     def method_label(self, method: Method, arm: ArmSpec | None) -> str:
@@ -226,4 +227,6 @@ def _sampler(v: Section) -> dict[str, float]:
         out["target_accept"] = v.number("target_accept", lo=0, hi=1, lo_open=True, hi_open=True)
     if "reruns" in v.mapping:
         out["reruns"] = int(v.number("reruns", lo=0, integer=True))
+    if "geometry" in v.mapping:
+        out["geometry"] = v.choice("geometry", Geometry).value
     return out

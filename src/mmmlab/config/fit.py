@@ -34,7 +34,8 @@ class Sampler(Choice):
 
 
 class Geometry(Choice):
-    level = "level"  # sampled as total and mean contributions, controls through their conditional (bayes.geometry)
+    level = "level"  # total and log-ratios to the intercept, controls through their conditional (bayes.geometry)
+    means = "means"  # the same with each channel's mean contribution under a soft bound below the total
     plain = "plain"  # pymc-marketing's own coordinates
 
 
