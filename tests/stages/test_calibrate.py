@@ -20,7 +20,7 @@ from mmmlab.cli import main
 
 pytestmark = pytest.mark.slow
 
-TINY = "{chains: 2, draws: 60, tune: 60, reruns: 0}"  # short fits miss the gates: sample each once
+TINY = "{chains: 2, draws: 60, tune: 60, geometry: level, reruns: 0}"  # short fits miss the gates: sample each once
 SBC = ("--set", "calibrate.cluster.workers=2", "--set", "calibrate.studies.sbc_default.ranks_draws=9",
        "--set", f"calibrate.studies.sbc_default.sampler={TINY}")
 

@@ -13,7 +13,7 @@ from mmmlab.errors import UserInputError
 
 ADDRESS_ENV = "MMMLAB_DASK_ADDRESS"  # a scheduler's address, when calibrate.cluster.address is null
 VARIED = ("decay", "gamma", "alpha", "k")  # channel parameters a coverage study may draw per dataset
-SAMPLER_KEYS = ("chains", "draws", "tune")  # fit.sampler keys every study states (a study's fits are short)
+SAMPLER_KEYS = ("chains", "draws", "tune")  # fit.sampler numbers every study states, with its geometry
 
 
 class StudyKind(Choice):
@@ -57,7 +57,7 @@ class StudySpec:
     methods: tuple[Method, ...] = (Method.fit,)  # coverage: which estimators are judged
     levels: tuple[float, ...] = (0.5, 0.8, 0.94)  # coverage: interval probabilities
     vary: dict[str, tuple[float, float]]  # coverage: parameter -> uniform range (required: null for none)
-    sampler: dict[str, float | str]  # over fit.sampler: chains, draws, tune (required), target_accept, reruns, geometry
+    sampler: dict[str, float | str]  # over fit.sampler: chains, draws, tune, geometry (required), target_accept, reruns
     arms: tuple[ArmSpec, ...] = ()  # coverage: each dataset fitted once per arm; none: once, without lift tests
 
     def method_label(self, method: Method, arm: ArmSpec | None) -> str:
@@ -221,12 +221,11 @@ def _vary(v: Section) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _sampler(v: Section) -> dict[str, float]:
+def _sampler(v: Section) -> dict[str, float | str]:
     out = {name: int(v.number(name, lo=1, integer=True)) for name in SAMPLER_KEYS}
     if "target_accept" in v.mapping:
         out["target_accept"] = v.number("target_accept", lo=0, hi=1, lo_open=True, hi_open=True)
     if "reruns" in v.mapping:
         out["reruns"] = int(v.number("reruns", lo=0, integer=True))
-    if "geometry" in v.mapping:
-        out["geometry"] = v.choice("geometry", Geometry).value
+    out["geometry"] = v.choice("geometry", Geometry).value
     return out
