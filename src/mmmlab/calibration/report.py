@@ -77,7 +77,7 @@ def _study_part(study: StudySpec, design: list[str], records: list[dict], number
     part.items(design + [
         f"Fits: {study.fits} planned, {numbers['fits_done']} finished, {numbers['fits_failed']} failed "
         "(their errors are in the per-fit records).",
-        f"Sampler per fit: {', '.join(f'{k} {v:g}' for k, v in study.sampler.items())}.",
+        f"Sampler per fit: {', '.join(f'{k} {v}' for k, v in study.sampler.items())}.",
         f"Convergence gates passed in {numbers['gates_passed']} of {numbers['fits_done']} fits "
         f"({numbers['gate_pass_rate']:.0%}); every result below is shown for all fits and for those alone.",
     ])
