@@ -304,6 +304,22 @@ def test_the_stages_of_one_dvc_invocation_share_a_parent_and_parallel_ones_do_no
         assert all(k.info.status == "FINISHED" for k in kids)
 
 
+def test_a_stage_reading_the_dvc_process_start_a_second_later_joins_its_parent(store, project):
+    """psutil's start time is the boot time plus ticks; the boot time moves when the clock is stepped."""
+    from mmmlab.tracking.runs import _dvc_parent
+
+    exp_id = store.create_experiment("e")
+    host, pid, started = socket.gethostname(), 4242, 1_800_000_000_000
+
+    def parent(start_ms: int, pid: int = pid) -> str:
+        return _dvc_parent(store, exp_id, tracking.DvcInvocation(tracking.ProcessId(host, pid, start_ms), "repro", None),
+                           start_ms)[0]
+
+    first = parent(started)
+    assert parent(started + 1000) == first and parent(started - 1990) == first
+    assert len({first, parent(started + 2000), parent(started, pid=4243)}) == 3  # a reused pid, another process
+
+
 def test_no_dvc_no_parent(store, monkeypatch):
     monkeypatch.delenv("DVC_ROOT", raising=False)
     assert tracking.dvc_invocation() is None

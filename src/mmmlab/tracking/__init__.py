@@ -10,8 +10,8 @@ Where runs go
 How runs nest
     Inside an active run (``mmmlab pipeline``, the ``main`` entry point) each stage is a nested
     run. Under ``dvc repro`` / ``dvc exp run`` every stage is its own process: the stages of one
-    DVC invocation (the nearest ancestor process that is ``dvc``, by pid and start time) share one
-    parent run, found by its ``mmmlab.dvc_invocation`` tag; each stage ends the parent with its own
+    DVC invocation (the nearest ancestor process that is ``dvc``) share one parent run, found by
+    that process's host, pid and start time; each stage ends the parent with its own
     end time, so the parent spans the stages. Under ``mlflow run`` the run it created
     (``MLFLOW_RUN_ID``) is resumed, unless it sits in MLflow's ``Default`` experiment (no
     ``--experiment-name`` given): then the stage's run is created in the project's experiment and
@@ -27,7 +27,6 @@ What every run carries
 
 from mmmlab.tracking.identity import (  # noqa: F401
     DVC_EXP,
-    DVC_INVOCATION,
     GIT_COMMIT,
     GIT_DIRTY,
     HOST,

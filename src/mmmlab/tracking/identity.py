@@ -23,9 +23,6 @@ GIT_DIRTY = "mmmlab.git_dirty"
 DVC_EXP = "mmmlab.dvc_exp"
 
 
-DVC_INVOCATION = "mmmlab.dvc_invocation"
-
-
 PID = "mmmlab.pid"
 
 

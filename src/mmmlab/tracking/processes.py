@@ -38,15 +38,21 @@ class ProcessId:
     def tags(self) -> dict[str, str]:
         return {HOST: self.host, PID: str(self.pid), PROCESS_START: str(self.started_ms)}
 
-    @property
-    def key(self) -> str:
-        return f"{self.host}:{self.pid}:{self.started_ms}"
+
+def same_start(recorded_ms: float, started_ms: float) -> bool:
+    """Whether two readings of a process's start time (epoch ms) are of one process.
+
+    psutil's start time is the boot time plus the ticks since boot, and the boot time the kernel
+    reports moves by whole seconds when the clock is stepped: two readings of one process can
+    differ by a second. A pid is not reused within two.
+    """
+    return abs(recorded_ms - started_ms) < 2000
 
 
 def process_alive(pid: int, started_ms: int) -> bool:
     """Whether process ``pid`` of this host still runs and is the one that started at ``started_ms``."""
     try:
-        return abs(psutil.Process(pid).create_time() * 1000 - started_ms) < 1000
+        return same_start(psutil.Process(pid).create_time() * 1000, started_ms)
     except psutil.NoSuchProcess:
         return False
     except psutil.Error:  # it exists but we may not look at it
@@ -67,10 +73,6 @@ class DvcInvocation:
     experiment: str | None  # DVC_EXP_NAME
 
     @property
-    def key(self) -> str:
-        return self.process.key
-
-    @property
     def name(self) -> str:
         if self.experiment:
             return f"dvc exp{SEP}{self.experiment}"
@@ -85,7 +87,7 @@ def dvc_invocation() -> DvcInvocation | None:
     -------
     DvcInvocation or None
         None unless DVC runs the stage (``DVC_STAGE`` or ``DVC_ROOT`` set) and a ``dvc`` process
-        is found among the ancestors. Every stage of one invocation gets the same key; two queued
+        is found among the ancestors. Every stage of one invocation finds the same process; two queued
         experiments running at once each have their own ``dvc exp exec-run`` process.
     """
     if not (os.environ.get("DVC_STAGE") or os.environ.get("DVC_ROOT")):

@@ -15,9 +15,11 @@ from mlflow.entities import RunStatus
 from mmmlab import interrupts
 from mmmlab.config import experiment_name
 from mmmlab.dataset import Dataset
-from mmmlab.tracking.identity import DVC_EXP, DVC_INVOCATION, RUN_POINTER, SEP, WRAPPER_POINTER, git_state, run_name
+from mmmlab.tracking.identity import (DVC_EXP, HOST, PID, PROCESS_START, RUN_POINTER, SEP, WRAPPER_POINTER,
+                                      git_state, run_name)
 from mmmlab.tracking.log import _param_value, log_dataset
-from mmmlab.tracking.processes import DvcInvocation, ProcessId, _quote, _start_ms, dvc_invocation, mark_stale_runs
+from mmmlab.tracking.processes import (DvcInvocation, ProcessId, _quote, _start_ms, dvc_invocation, mark_stale_runs,
+                                       same_start)
 from mmmlab.tracking.store import BATCH, DEFAULT_EXPERIMENT, _client, experiment_id
 
 
@@ -151,15 +153,22 @@ def _open(client, stage: str, params: dict, name: str, start: int) -> tuple[str,
 
 
 def _dvc_parent(client, exp_id: str, invocation: DvcInvocation, start: int) -> tuple[str, str]:
-    """The parent run of this DVC invocation (found by its key, else created), RUNNING again; with its prior status."""
-    found = client.search_runs([exp_id], filter_string=f"tags.`{DVC_INVOCATION}` = '{_quote(invocation.key)}'",
-                               max_results=1)
+    """The parent run of this DVC invocation (found by its process, else created), RUNNING again; with its prior status.
+
+    A run is this invocation's when host and pid match and the recorded process start is the same
+    (:func:`~mmmlab.tracking.processes.same_start`: two stages can read it a second apart).
+    """
+    process = invocation.process
+    candidates = client.search_runs(
+        [exp_id], filter_string=f"tags.stage = 'dvc' and tags.`{HOST}` = '{_quote(process.host)}' "
+                                f"and tags.`{PID}` = '{process.pid}'", max_results=1000)
+    found = [r for r in candidates if same_start(float(r.data.tags.get(PROCESS_START, "nan")), process.started_ms)]
     if found:
         run = found[0]
         if run.info.status not in BAD:
             client.update_run(run.info.run_id, status="RUNNING")
         return run.info.run_id, run.info.status
-    tags = {"stage": "dvc", DVC_INVOCATION: invocation.key, **git_state(), **invocation.process.tags(),
+    tags = {"stage": "dvc", **git_state(), **process.tags(),
             "mlflow.source.name": f"dvc {invocation.command}".strip(), "mlflow.source.type": "LOCAL"}
     if invocation.experiment:
         tags[DVC_EXP] = invocation.experiment
