@@ -5,16 +5,20 @@ run resumes where the first stopped."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import cloudpickle
 import pytest
 
+from mmmlab import interrupts
 from mmmlab.calibration.cluster import dask_client
 from mmmlab.calibration.runner import Task, pending, run_tasks
 from mmmlab.calibration.store import ResultStore
 from mmmlab.config.calibrate import CalibrateSpec
+from mmmlab.errors import Interrupted
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import a test module by name
 
@@ -68,3 +72,19 @@ def test_a_second_run_does_only_the_missing_fits(client, tmp_path):
     assert sorted(r["index"] for r in done) == [2, 3, 4] and sorted(store.done()) == [0, 1, 2, 3, 4]
     store.clear()
     assert store.done() == set()
+
+
+def test_ctrl_c_while_a_result_is_logged_stops_after_it_is_complete(client, tmp_path):
+    store = ResultStore(tmp_path / "study")
+    tasks = [Task("c", i, {}) for i in range(6)]
+    logged = []
+
+    def on_result(record: dict) -> None:
+        if not logged:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of logging the first result
+            time.sleep(0.2)  # time for the handler to run, were the signal not held back
+        logged.append(record["index"])
+
+    with interrupts.handled(), pytest.raises(Interrupted):
+        run_tasks(client, tasks, square, store, on_result)
+    assert len(logged) == 1 and store.done() == set(logged)  # the first result whole, nothing after it

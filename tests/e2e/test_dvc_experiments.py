@@ -64,9 +64,12 @@ def test_the_project_root_is_the_working_directory_not_dvc_root(tmp_path, monkey
 
 
 # --------------------------------------------------------------------------- queued experiments
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def queued(reproduced, tmp_path_factory) -> dict:
-    """Two experiments (generate.seed 12 and 13) queued and run by two workers, beside a workspace with data."""
+    """Two experiments (generate.seed 12 and 13) queued and run by two workers, beside a workspace with data.
+
+    Session-scoped: pytest-xdist may interleave this module's tests with other modules', which would tear
+    a module-scoped fixture down and queue the experiments again (3.5 min each time)."""
     # a copy of the reproduced project: the workspace's own data and outputs, which the experiments must leave alone
     root = copy_project(reproduced.root, tmp_path_factory.mktemp("queue") / "repo")
     sh(root, "git", "add", "-A")

@@ -3,6 +3,7 @@ with Ctrl-C and resumed, coverage against the simulator with both methods, one n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -35,17 +37,37 @@ def _children(project: Path, study: str) -> list:
         client.get_metric_history(parents[0].info.run_id, "calibrate.fits_done"), parents[0]
 
 
+def _stopped(process: subprocess.Popen, seconds: float = 120) -> str:
+    """The stderr of a process that was sent Ctrl-C, once it and every process holding its pipes have exited;
+    the test fails with the stacks of its threads and the processes left when that takes over ``seconds``."""
+    tree = psutil.Process(process.pid).children(recursive=True)
+    try:
+        return process.communicate(timeout=seconds)[1]
+    except subprocess.TimeoutExpired:
+        left = [f"{p.pid} {' '.join(p.cmdline())[:150]}" for p in tree if p.is_running()]
+        main_alive = process.poll() is None
+        if main_alive:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints the stacks, then the process ends
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        err = process.communicate(timeout=60)[1]
+        pytest.fail(f"{seconds:.0f} s after Ctrl-C the command {'still ran' if main_alive else 'had exited'}; "
+                    f"processes left: {left}\n{err[-6000:]}")
+
+
 def test_sbc_interrupted_keeps_its_fits_and_resumes(project):
     folder = project / "models" / "calibration" / "sbc_default"
     command = [sys.executable, "-m", "mmmlab.cli", "calibrate", "--set", "calibrate.studies.sbc_default.fits=8", *SBC]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    # PYTHONFAULTHANDLER: a SIGABRT makes the process print every thread's stack (see _stopped)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}", "PYTHONFAULTHANDLER": "1"}
     process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     deadline = time.monotonic() + 300
     while len(list(folder.glob("fit-*.json"))) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)  # Ctrl-C after two fits were written
-    out, err = process.communicate(timeout=120)
+    err = _stopped(process)
     assert process.returncode == 130, err[-2000:]
     kept = {p.name: p.read_bytes() for p in folder.glob("fit-*.json")}
     assert 2 <= len(kept) < 8, err[-2000:]

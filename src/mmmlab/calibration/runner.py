@@ -3,8 +3,9 @@
 Each fit is a task ``work(task)`` on a worker. The driver takes results in the order they finish,
 writes each one at once (:class:`~.store.ResultStore`), then hands it to ``on_result`` (MLflow, the
 progress bar). A fit that raises is a result too: its record holds the error, and it is counted.
-Dask reschedules the task of a worker that died. Ctrl-C stops the driver between two results: every
-finished fit is already on disk, and the next run skips them.
+Dask reschedules the task of a worker that died. Ctrl-C stops the driver between two results (one
+arriving while a result is written and logged waits until both are done): every finished fit is
+already on disk with its MLflow run, and the next run skips them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mmmlab import interrupts
 from mmmlab.calibration.store import ResultStore
 
 
@@ -93,9 +95,10 @@ def run_tasks(client, tasks: list[Task], work: Callable[[Task], dict], store: Re
                 record = future.result()
             except Exception as exc:  # the task itself failed on Dask's side (e.g. its workers kept dying)
                 record = failure(task, exc, float("nan"))
-            store.write(task.index, record)
-            written += 1
-            on_result(record)
+            with interrupts.deferred():  # a signal here waits until the record and its MLflow run are complete
+                store.write(task.index, record)
+                written += 1
+                on_result(record)
     finally:
         client.cancel(list(futures))
     return written
