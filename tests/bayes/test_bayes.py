@@ -192,6 +192,18 @@ def test_null_l_max_follows_the_decay_prior_not_the_data(short_params):
     assert bayes.l_max(spec, ("TV",), 500) == 12
 
 
+def test_l_max_leaves_nothing_in_the_temp_folder(short_params, tmp_path_factory, monkeypatch):
+    """Each fit (and each calibration fit) computes it: a compiled constant's source once piled up in /tmp."""
+    import tempfile
+
+    temp = tmp_path_factory.mktemp("temp")
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    spec, _ = _design(_with(short_params, "fit.model.adstock.l_max=null", "fit.priors.adstock_alpha="
+                            "{distribution: Beta, alpha: 2.5, beta: 3.5}"))  # a graph no earlier test compiled
+    assert bayes.l_max(spec, ("TV",), 500) > 1
+    assert list(temp.iterdir()) == []
+
+
 def test_truncated_adstock_is_reported_by_l_max(short_params):
     params = _with(short_params, "fit.model.adstock.l_max=3")
     mmm, _ = _prior_fit(params, samples=10)

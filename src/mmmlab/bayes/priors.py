@@ -61,7 +61,9 @@ def prior_quantile(prior, q: float, channels: tuple[str, ...]) -> float:
 
     if all(isinstance(v, (int, float)) for v in prior.parameters.values()):
         try:
-            return float(pm.icdf(getattr(pm, prior.distribution).dist(**prior.parameters), q).eval())
+            # FAST_COMPILE: Python code, no Numba (which would compile a constant and leave its source in the temp folder)
+            icdf = pm.icdf(getattr(pm, prior.distribution).dist(**prior.parameters), q)
+            return float(icdf.eval(mode="FAST_COMPILE"))
         except NotImplementedError:
             pass
     draws = prior.sample_prior(coords={"channel": list(channels)}, name="x", draws=50_000, random_seed=0)["x"]
