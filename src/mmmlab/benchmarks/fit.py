@@ -2,7 +2,8 @@
 
 For the default data and the identifiable design preset (and, with this project's model in its
 level geometry and in pymc-marketing's plain coordinates, nutpie only, two more seeds of each; on
-the preset also with ``hill_mean_response``), each configuration runs in a fresh
+the preset also with ``hill_mean_response``; on the default design also with the lift tests the
+simulator generates beside the data, as ``mmmlab fit`` fits them), each configuration runs in a fresh
 process (so compile caches in memory do not favour later runs) and records: the fit stage's wall
 time (build, prior draws, compile, sample, posterior predictive, save), min bulk ESS per second,
 gradient evaluations per effective sample, leapfrog steps per draw, the time of one
@@ -36,14 +37,17 @@ PRESET = ("generate.preset=identifiable",)
 # this project's model as params.yaml has it (the level geometry); the same model sampled in pymc-marketing's own
 # coordinates (plain); with the Hill sampled by its response at mean spend
 KINDS = {"mmmlab": (), "mmmlab_plain": ("fit.sampler.geometry=plain",),
-         "mmmlab_mean_response": ("fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true")}
+         "mmmlab_mean_response": ("fit.model.saturation=hill_mean_response", "fit.model.adstock.normalize=true"),
+         "mmmlab_lift": ()}
+WITH_LIFT_TESTS = {"mmmlab_lift"}  # fitted with the generated lift tests, as `mmmlab fit` fits the generated data
 BOTH_GEOMETRIES = ("mmmlab:nutpie", "mmmlab_plain:nutpie")
+LIFT = "lift_tests.csv"
 # design -> (simulator overrides, configurations); the other seeds show whether a result is one seed's luck.
 # The pymc sampler is left out on the preset: there it runs past TIMEOUT_S, so its row would only record the timeout.
 DESIGNS = {
-    "default": ((), (*EVERY, "mmmlab_plain:nutpie")),
-    "default seed 1": (("generate.seed=1",), BOTH_GEOMETRIES),
-    "default seed 2": (("generate.seed=2",), BOTH_GEOMETRIES),
+    "default": ((), (*EVERY, "mmmlab_plain:nutpie", "mmmlab_lift:nutpie")),
+    "default seed 1": (("generate.seed=1",), (*BOTH_GEOMETRIES, "mmmlab_lift:nutpie")),
+    "default seed 2": (("generate.seed=2",), (*BOTH_GEOMETRIES, "mmmlab_lift:nutpie")),
     "identifiable": (PRESET, (*BOTH_GEOMETRIES, "mmmlab_mean_response:nutpie", "mmmlab:numpyro", "mmmlab:blackjax",
                               "out_of_the_box:nutpie")),
     "identifiable seed 1": ((*PRESET, "generate.seed=1"), BOTH_GEOMETRIES),
@@ -80,11 +84,12 @@ def run() -> Path:
 def _generate(params_file: Path, overrides: tuple, folder: Path) -> None:
     from mmmlab.config import load_params, simulation_spec
     from mmmlab.files import write_json
-    from mmmlab.simulate import simulate
+    from mmmlab.simulate import readout_frame, simulate
 
     sim = simulate(simulation_spec(load_params(params_file, overrides)))
     sim.frame.to_csv(folder / "mmm_data.csv", index=False)
     write_json(folder / "truth.json", sim.truth)
+    readout_frame(sim.lift_tests).to_csv(folder / LIFT, index=False)
 
 
 def _child(params_file: Path, overrides: tuple, folder: Path, kind: str, sampler: str) -> dict:
@@ -114,6 +119,7 @@ def measure(args: dict) -> dict:
     from mmmlab.dataset import load_dataset
     from mmmlab.diagnostics import check_convergence
     from mmmlab.evaluation import align_truth, contribution_errors, covers, load_truth
+    from mmmlab.lift_data import load_lift_tests
 
     folder = Path(args["folder"])
     overrides = [*args["overrides"], *KINDS.get(args["kind"], ()),
@@ -122,7 +128,10 @@ def measure(args: dict) -> dict:
     params = load_params(args["params"], tuple(overrides))
     spec = fit_spec(params)
     dspec = data_spec(params)
-    d = bayes.design(load_dataset(dspec), spec.model)
+    dataset = load_dataset(dspec)
+    with_lift = args["kind"] in WITH_LIFT_TESTS
+    lift = load_lift_tests(folder / LIFT, dataset, "fit.calibration.lift_tests") if with_lift else None
+    d = bayes.design(dataset, spec.model, lift)
     import_s = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -153,6 +162,7 @@ def measure(args: dict) -> dict:
         "chains": spec.sampler.chains, "draws": spec.sampler.draws, "tune": spec.sampler.tune,
         "target_accept": spec.sampler.target_accept, "attempts": [a.as_dict() for a in attempts],
         "l_max": bayes.adstock_of(idata)[0],
+        "lift_tests": 0 if lift is None else len(lift.lift),
     }
     truth = load_truth(dspec.truth)
     if truth is not None:  # decays and contributions compare across saturations
