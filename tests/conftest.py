@@ -57,8 +57,13 @@ def no_mlflow_run_left_active():
         mlflow.end_run()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test`), every end-to-end test runs on one worker: they share one reproduced pipeline."""
+    """Under pytest-xdist (`make test`), every end-to-end test runs on one worker: they share one reproduced pipeline.
+
+    First among the hooks: xdist's own (--dist loadgroup) reads the group marker into each test's id. pytest 9.2 stopped
+    that from working (pytest-xdist#1386), so both workers reproduced the pipeline: pyproject.toml keeps pytest below it."""
     for item in items:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("e2e"))
+
