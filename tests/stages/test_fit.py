@@ -186,8 +186,14 @@ def _posterior(path) -> dict:
         return {name: posterior[name].values.copy() for name in posterior.data_vars if "date" not in posterior[name].dims}
 
 
-def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project):
-    """A real (tiny) fit whose ESS gate cannot be met: the rerun goes through pymc-marketing's fit a second time."""
+def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project, monkeypatch):
+    """A real (tiny) fit whose ESS gate cannot be met: the rerun goes through pymc-marketing's fit a second time,
+    on the first attempt's compiled model, and draws what a fit compiled afresh with the rerun's settings draws."""
+    import nutpie
+
+    compiles = []
+    compile_model = nutpie.compile_pymc_model
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda *a, **k: compiles.append(1) or compile_model(*a, **k))
     params = load_params(project / "params.yaml", (*SHORT, "generate.end=2019-12-31", "fit.sampler.chains=2",
                                                    "fit.sampler.draws=30", "fit.sampler.tune=30",
                                                    "fit.gates.ess_bulk_min=100000", "fit.sampler.reruns=1"))
@@ -195,9 +201,22 @@ def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit.run(params)
+    assert len(compiles) == 1 and nutpie.compile_pymc_model is not compile_model  # the spy is back in place
     report = json.loads((project / "reports" / "fit" / "convergence.json").read_text())
     attempts = report["attempts"]
     assert [(a["draws"], a["tune"], a["random_seed"]) for a in attempts] == [(30, 30, 123), (60, 60, 124)]
     assert all("min_ess_bulk" in a["failed"] for a in attempts) and not report["passed"]
     assert report["metrics"]["sampling_attempts"] == 2
     assert bayes.load_fit(project / "models" / "mmm_fit.nc").idata["posterior"].sizes["draw"] == 60
+
+    rerun = _posterior(project / "models" / "mmm_fit.nc")
+    for item in ("fit.sampler.draws=60", "fit.sampler.tune=60", "fit.sampler.random_seed=124", "fit.sampler.reruns=0"):
+        set_key(params, item)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit.run(params)
+    assert len(compiles) == 2
+    fresh = _posterior(project / "models" / "mmm_fit.nc")
+    assert rerun.keys() == fresh.keys() and len(rerun) > 3
+    for name, values in rerun.items():
+        np.testing.assert_array_equal(values, fresh[name], err_msg=name)
