@@ -18,6 +18,14 @@ coefficients trade against both. The sampler then needs small steps and deep tre
 - ``sampler_linear``: the control (and Fourier) coefficients as standard normals through their
   Gaussian conditional given everything else, ``gamma = m + L z`` (prior approximated by a normal
   of its mean and variance), with ``log |det L|`` added;
+- per channel of a Hill saturation with positive priors, in place of its slope ``s`` and
+  half-saturation point ``k``: ``sampler_hill_slope``, ``z`` with ``s = softplus(z)`` (like log ``s``
+  below 1, like ``s`` above: where the data inform a curve, its curvature in log ``s`` and log ``k``
+  grows with ``s**2``, and at 0.9 the divergent transitions sat where a channel's ``s`` was 2-3), and
+  ``sampler_hill_position``, ``u = s**(1/4) * (log r - log k)``: where the channel's mean adstocked
+  input ``r`` (a function of the decay, so ``k`` follows the decay's rescaling of the input) sits on
+  its curve, partially non-centred (``s**1`` straightens what the data fix but makes a funnel of the
+  prior; ``s**0`` the reverse; 1/4 made the fewest divergent transitions of 0, 1/4, 1/2, 3/4 and 1);
 - every other parameter in pymc-marketing's own unconstrained coordinates.
 
 The target is pymc-marketing's model's log-density (priors, likelihood, lift tests) evaluated at
@@ -28,6 +36,8 @@ are dropped from it (:func:`without_sampler_coordinates`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
@@ -54,9 +64,10 @@ SIGMA = "y_sigma"
 SCALES = ("beta", "value", "alpha")
 LINEAR = ("gamma_control", "gamma_fourier")  # coefficients entering the mean linearly, in this order
 PRIOR_MOMENT_DRAWS = 4000
+POSITION_POWER = 0.25  # u = s**POSITION_POWER * (log r - log k) (module docstring)
 
 
-def level_model(model: pm.Model, scale: str, coordinates: str = "level") -> pm.Model:
+def level_model(model: pm.Model, scale: str, coordinates: str = "level", hill: Hill | None = None) -> pm.Model:
     """pymc-marketing's built model re-expressed in the ``level`` coordinates (module docstring).
 
     Parameters
@@ -68,6 +79,10 @@ def level_model(model: pm.Model, scale: str, coordinates: str = "level") -> pm.M
         Michaelis-Menten): each channel's contribution is proportional to it.
     coordinates : {"level", "means"}
         The channels' coordinates: log-ratios to the intercept, or log means under the soft bound.
+    hill : Hill, optional
+        The Hill saturation's slope and half-saturation point and the reference input: sampled as
+        ``sampler_hill_slope`` and ``sampler_hill_position`` (module docstring) when both have
+        positive priors; None leaves them in pymc-marketing's coordinates.
 
     Returns
     -------
@@ -88,14 +103,20 @@ def level_model(model: pm.Model, scale: str, coordinates: str = "level") -> pm.M
     values = {name: model.rvs_to_values[rv] for name, rv in rvs.items()}
     linear = [n for n in LINEAR if n in rvs and model.rvs_to_transforms.get(rvs[n]) is None]
     dims = model.named_vars_to_dims
+    if hill is not None and not all(isinstance(model.rvs_to_transforms.get(rvs.get(n)), LogTransform)
+                                    for n in (hill.slope, hill.kappa)):
+        hill = None  # a prior that is not positive: its own coordinates
+    curve = (hill.slope, hill.kappa) if hill is not None else ()
 
     with pm.Model(coords=model.coords) as twin:
         for data in model.data_vars:
             twin.register_data_var(data, dims=dims.get(data.name))
         replace = {values[n]: _flat(values[n].name.rstrip("_"), values[n].type.dims)
-                   for n in rvs if n not in (INTERCEPT, scale, *linear)}
-        level, log_jacobian = LEVELS[coordinates](model, values[INTERCEPT], values[scale], replace)
+                   for n in rvs if n not in (INTERCEPT, scale, *linear, *curve)}
+        log_jacobian = _hill_coordinates(model, values, replace, hill) if hill is not None else pt.constant(0.0)
+        level, level_jacobian = LEVELS[coordinates](model, values[INTERCEPT], values[scale], replace)
         replace |= level
+        log_jacobian = log_jacobian + level_jacobian
         if linear and SIGMA in rvs:
             coefficients, linear_jacobian = _linear_block(model, [values[n] for n in linear],
                                                           [rvs[n] for n in linear], replace)
@@ -108,6 +129,28 @@ def level_model(model: pm.Model, scale: str, coordinates: str = "level") -> pm.M
         for var, value in zip([*model.free_RVs, *model.deterministics], originals):
             pmd.Deterministic(var.name, _replaced(value, replace))
     return twin
+
+
+@dataclass(frozen=True)
+class Hill:
+    """A Hill saturation's parameters (their names in the model) and each channel's reference input."""
+
+    slope: str
+    kappa: str
+    log_reference: object  # log of the channel's mean adstocked input, a graph of the model's variables
+
+
+def _hill_coordinates(model: pm.Model, values: dict, replace: dict, hill: Hill):
+    """Add replacements of the Hill slope's and half-saturation point's log-values by the
+    ``hill_slope`` and ``hill_position`` coordinates (module docstring); return the map's log-Jacobian."""
+    z = _flat("hill_slope", values[hill.slope].type.dims)
+    log_slope = ptx.math.log(ptx.math.softplus(z))
+    replace[values[hill.slope]] = log_slope
+    log_reference = _replaced(model.replace_rvs_by_values([hill.log_reference])[0], replace)
+    position = _flat("hill_position", values[hill.kappa].type.dims)
+    replace[values[hill.kappa]] = log_reference - position * ptx.math.exp(-POSITION_POWER * log_slope)
+    # triangular: d log s / dz = sigmoid(z) / softplus(z), d log k / du = s**(-1/4)
+    return (-ptx.math.softplus(-z) - (1 + POSITION_POWER) * log_slope).values.sum()
 
 
 def _ratio_level(model: pm.Model, intercept, scale, replace: dict) -> tuple[dict, object]:
@@ -210,7 +253,20 @@ class LevelGeometryMMM(MMM):
     def sampling_model(self) -> pm.Model:
         """The model NUTS samples, its data still swappable (``pm.Data``)."""
         scale = next(p for p in SCALES if p in self.saturation.default_priors)
-        return level_model(self.model, self.saturation.variable_mapping[scale], self.coordinates)
+        return level_model(self.model, self.saturation.variable_mapping[scale], self.coordinates, self._hill())
+
+    def _hill(self) -> Hill | None:
+        """The Hill curve's parameters and each channel's mean adstocked input (None for another curve)."""
+        curve, decay = self.saturation.variable_mapping, self.adstock.variable_mapping.get("alpha")
+        if not {"slope", "kappa"} <= set(curve) or decay is None:
+            return None
+        model, dims = self.model, self.model.named_vars_to_dims
+
+        def named(name: str):
+            return ptx.as_xtensor(model[name], dims=dims[name])
+
+        adstocked = self.adstock.function(named("channel_data") / named("channel_scale"), alpha=named(decay), dim="date")
+        return Hill(curve["slope"], curve["kappa"], ptx.math.log(adstocked.mean("date")))
 
     def _get_sampling_model(self) -> pm.Model:
         return freeze_dims_and_data(self.sampling_model())  # as MMM's own: data as constants
