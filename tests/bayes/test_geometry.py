@@ -121,6 +121,20 @@ def test_a_fit_in_the_level_geometry_leaves_the_plain_fits_trace_layout(params):
     assert not any(str(n).startswith(PREFIX) for n in traces["level"].data_vars)
 
 
+@pytest.mark.parametrize("overrides, hill_coordinates", [
+    (("fit.model.controls=[Economic_Condition]",), True),
+    # a slope prior with bounds (an interval transform, not a log): slope and half-saturation point as sampled before
+    (("fit.model.controls=[Economic_Condition]", "fit.priors.hill.slope={distribution: Uniform, lower: 0.1, upper: 3}"),
+     False),
+])
+def test_a_hill_curve_with_positive_priors_is_sampled_by_slope_and_position(params, overrides, hill_coordinates):
+    mmm, _ = _built(_with(params, *overrides))
+    sampled = {rv.name for rv in mmm.sampling_model().free_RVs}
+    hill = {PREFIX + "hill_slope", PREFIX + "hill_position"}
+    assert (hill <= sampled) is hill_coordinates and (hill & sampled) == (hill if hill_coordinates else set())
+    assert (PREFIX + "saturation_kappa_log" in sampled) is not hill_coordinates
+
+
 def test_a_prior_that_can_be_negative_where_the_level_needs_a_positive_one_is_named(params):
     mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]",
                           "fit.priors.intercept={distribution: Normal, mu: 0, sigma: 1}"))

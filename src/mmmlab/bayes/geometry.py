@@ -265,7 +265,8 @@ class LevelGeometryMMM(MMM):
         def named(name: str):
             return ptx.as_xtensor(model[name], dims=dims[name])
 
-        adstocked = self.adstock.function(named("channel_data") / named("channel_scale"), alpha=named(decay), dim="date")
+        spend = named("channel_data") / named("channel_scale")
+        adstocked = self.adstock.function(spend, alpha=named(decay), dim="date")
         return Hill(curve["slope"], curve["kappa"], ptx.math.log(adstocked.mean("date")))
 
     def _get_sampling_model(self) -> pm.Model:
