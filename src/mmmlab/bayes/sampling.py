@@ -217,18 +217,14 @@ def compiled_once() -> Iterator[None]:
     other settings (draws, tuning, seed, target_accept are arguments of ``nutpie.sample``, not of
     the compile), so compiling it again only repeats the work (about 10 s of Numba, which cannot
     cache nutpie's log-density callback). The first compile is kept per set of compile arguments
-    and the value variables' names; the function is restored after the block. No effect without
-    nutpie.
+    and the value variables' names; the function is restored after the block.
 
     Yields
     ------
     None
     """
-    try:
-        import nutpie
-    except ImportError:
-        yield
-        return
+    import nutpie
+
     compile_model, compiled = nutpie.compile_pymc_model, {}
 
     def once(model, **kwargs):
