@@ -135,6 +135,14 @@ def test_a_hill_curve_with_positive_priors_is_sampled_by_slope_and_position(para
     assert (PREFIX + "saturation_kappa_log" in sampled) is not hill_coordinates
 
 
+def test_the_hill_reference_input_shares_the_models_adstock(params):
+    """The mean adstocked input behind the Hill position is the model's own adstock: one adstock per evaluation."""
+    mmm, _ = _built(params)
+    logp = mmm.sampling_model().logp_dlogp_function(ravel_inputs=True)
+    ops = [type(node.op).__name__ for node in logp._pytensor_function.maker.fgraph.toposort()]
+    assert ops.count("AdstockOp") == 1 and ops.count("AdstockDecayGradientOp") == 1
+
+
 def test_a_prior_that_can_be_negative_where_the_level_needs_a_positive_one_is_named(params):
     mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]",
                           "fit.priors.intercept={distribution: Normal, mu: 0, sigma: 1}"))

@@ -260,13 +260,9 @@ class LevelGeometryMMM(MMM):
         curve, decay = self.saturation.variable_mapping, self.adstock.variable_mapping.get("alpha")
         if not {"slope", "kappa"} <= set(curve) or decay is None:
             return None
-        model, dims = self.model, self.model.named_vars_to_dims
-
-        def named(name: str):
-            return ptx.as_xtensor(model[name], dims=dims[name])
-
-        spend = named("channel_data") / named("channel_scale")
-        adstocked = self.adstock.function(spend, alpha=named(decay), dim="date")
+        alpha = ptx.as_xtensor(self.model[decay], dims=self.model.named_vars_to_dims[decay])
+        # the model's own scaled input: the compiled graph then shares the model's adstock instead of a second pass
+        adstocked = self.adstock.function(self.channel_data_scaled, alpha=alpha, dim="date")
         return Hill(curve["slope"], curve["kappa"], ptx.math.log(adstocked.mean("date")))
 
     def _get_sampling_model(self) -> pm.Model:
