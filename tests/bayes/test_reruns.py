@@ -26,13 +26,13 @@ def test_a_fit_that_passes_is_not_run_again():
     assert kept is runs.traces[0] and len(attempts) == 1 and attempts[0].verdict.passed
 
 
-def test_a_missed_gate_reruns_with_twice_the_draws_four_times_the_tuning_from_the_next_seed():
+def test_a_missed_gate_reruns_with_twice_the_draws_and_tuning_from_the_next_seed():
     runs = Runs(trace(shift_last_chain=3.0), trace())
     first = SamplerSpec(draws=1000, tune=300, random_seed=7, target_accept=0.9, reruns=1)
     kept, attempts = until_gates_pass(runs, first, Gates())
     assert kept is runs.traces[1] and [a.verdict.passed for a in attempts] == [False, True]
     again = runs.settings[1]
-    assert (again.draws, again.tune, again.random_seed, again.target_accept) == (2000, 1200, 8, 0.9)
+    assert (again.draws, again.tune, again.random_seed, again.target_accept) == (2000, 600, 8, 0.9)
     assert attempts[0].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail"]
 
 
