@@ -131,7 +131,7 @@ def test_a_hill_curve_with_positive_priors_is_sampled_by_slope_and_position(para
     mmm, _ = _built(_with(params, *overrides))
     sampled = {rv.name for rv in mmm.sampling_model().free_RVs}
     hill = {PREFIX + "hill_slope", PREFIX + "hill_position"}
-    assert hill & sampled == (hill if hill_coordinates else set())
+    assert (hill & sampled) == (hill if hill_coordinates else set())
     assert (PREFIX + "saturation_kappa_log" in sampled) is not hill_coordinates
 
 
