@@ -15,7 +15,7 @@ import pytest
 from scipy.special import logit
 
 from mmmlab import bayes
-from mmmlab.bayes.geometry import PREFIX, LevelGeometryMMM, MeanLevelGeometryMMM
+from mmmlab.bayes.geometry import PREFIX, LevelGeometryMMM
 from mmmlab.bayes.sampling import build
 from mmmlab.config import data_spec, set_key
 from mmmlab.config.fit import fit_spec
@@ -96,7 +96,10 @@ def _density_gap(mmm, points: int = 3, seed: int = 0) -> list[float]:
 ])
 def test_the_sampled_density_is_the_models_after_the_jacobian(params, overrides):
     mmm, _ = _built(_with(params, *overrides))
-    assert isinstance(mmm, MeanLevelGeometryMMM if "fit.sampler.geometry=means" in overrides else LevelGeometryMMM)
+    means = "fit.sampler.geometry=means" in overrides
+    assert isinstance(mmm, LevelGeometryMMM) and mmm.coordinates == ("means" if means else "level")
+    sampled = {rv.name for rv in mmm.sampling_model().free_RVs}
+    assert (PREFIX + "log_mean" in sampled, PREFIX + "log_ratio" in sampled) == (means, not means)
     gaps = _density_gap(mmm)
     assert np.allclose(gaps, 0, atol=1e-6), gaps
 

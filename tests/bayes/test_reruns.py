@@ -1,12 +1,18 @@
-"""A fit that misses a gate is sampled again with more draws; the gates themselves never change."""
+"""A fit that misses a gate is sampled again with more draws (smaller steps after divergent transitions, other
+coordinates after slow mixing); the gates themselves never change."""
+
+from pathlib import Path
 
 import pytest
 
-from mmmlab.bayes.sampling import until_gates_pass
+from mmmlab.bayes.sampling import attempts_record, until_gates_pass
 from mmmlab.config import load_params
-from mmmlab.config.fit import SamplerSpec, fit_spec
+from mmmlab.config.fit import Geometry, SamplerSpec, fit_spec
 from mmmlab.diagnostics import Gates
+from mmmlab.errors import UserInputError
 from tests.test_diagnostics import trace
+
+REPO = Path(__file__).parents[2]
 
 
 class Runs:
@@ -36,10 +42,31 @@ def test_a_missed_gate_reruns_with_twice_the_draws_and_tuning_from_the_next_seed
     assert attempts[0].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail"]
 
 
-def test_after_divergences_the_rerun_takes_smaller_steps():
+def test_after_divergences_the_rerun_takes_smaller_steps_in_the_same_coordinates():
     runs = Runs(trace(divergent=2), trace())
-    until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1), Gates())
+    until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1, geometry=Geometry.level), Gates())
     assert runs.settings[1].target_accept == pytest.approx(0.95)
+    assert runs.settings[1].geometry == Geometry.level
+
+
+@pytest.mark.parametrize("geometry, rerun_geometry, expected", [
+    (Geometry.level, Geometry.means, Geometry.means),
+    (Geometry.means, Geometry.level, Geometry.level),
+    (Geometry.means, Geometry.means, Geometry.means),
+    (Geometry.level, None, Geometry.level),
+    (Geometry.plain, Geometry.means, Geometry.plain),  # pymc-marketing's own model has no other coordinates
+])
+def test_after_slow_mixing_the_rerun_samples_in_the_rerun_geometry_at_the_same_step_target(geometry, rerun_geometry,
+                                                                                            expected):
+    runs = Runs(trace(shift_last_chain=3.0), trace())
+    first = SamplerSpec(target_accept=0.9, reruns=1, geometry=geometry, rerun_geometry=rerun_geometry)
+    _, attempts = until_gates_pass(runs, first, Gates())
+    assert runs.settings[0].geometry == geometry and runs.settings[1].geometry == expected
+    assert runs.settings[1].target_accept == 0.9
+    assert [a.as_dict()["geometry"] for a in attempts] == [geometry, expected]
+    record = attempts_record(attempts)
+    assert record["attempts"] == 2 and record["other_geometry"] == (0.0 if expected == geometry else 1.0)
+    assert record["min_ess_bulk"] == attempts[1].verdict.metrics()["min_ess_bulk"]  # the kept run's gates
 
 
 def test_reruns_stop_at_the_limit_and_the_last_trace_is_kept_with_its_failure():
@@ -56,11 +83,20 @@ def test_zero_reruns_never_reruns():
 
 
 def test_reruns_come_from_params_and_are_validated(tmp_path):
-    from pathlib import Path
-
-    from mmmlab.errors import UserInputError
-
-    params = Path(__file__).parents[2] / "params.yaml"
+    params = REPO / "params.yaml"
     assert fit_spec(load_params(params, ("fit.sampler.reruns=3",))).sampler.reruns == 3
     with pytest.raises(UserInputError, match=r"fit\.sampler\.reruns"):
         fit_spec(load_params(params, ("fit.sampler.reruns=-1",)))
+
+
+@pytest.mark.parametrize("value, expected", [("means", Geometry.means), ("level", Geometry.level), ("null", None)])
+def test_the_rerun_geometry_comes_from_params(value, expected):
+    params = load_params(REPO / "params.yaml", (f"fit.sampler.rerun_geometry={value}",))
+    assert fit_spec(params).sampler.rerun_geometry == expected
+
+
+@pytest.mark.parametrize("value", ["plain", "curved", "[level]"])
+def test_a_rerun_geometry_that_is_not_a_level_geometry_is_refused_by_key(value):
+    params = load_params(REPO / "params.yaml", (f"fit.sampler.rerun_geometry={value}",))
+    with pytest.raises(UserInputError, match=r"^fit\.sampler\.rerun_geometry: .* is not one of level, means, null"):
+        fit_spec(params)

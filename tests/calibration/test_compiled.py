@@ -18,9 +18,16 @@ import numpy as np
 import pytest
 
 from mmmlab import bayes
-from mmmlab.calibration.compiled import CONTRIBUTIONS, CompiledFit, DifferentStructure
+from mmmlab.bayes.geometry import PREFIX
+from mmmlab.calibration.compiled import (
+    CONTRIBUTIONS,
+    CompiledFit,
+    DifferentStructure,
+    sampled_model,
+    stored_variables,
+)
 from mmmlab.config import data_spec, load_params, simulation_spec
-from mmmlab.config.fit import fit_spec
+from mmmlab.config.fit import Geometry, fit_spec
 from mmmlab.dataset import load_dataset
 from mmmlab.simulate import simulate
 
@@ -86,6 +93,20 @@ def test_swapped_data_give_the_draws_of_a_fresh_compile_on_them(base, tmp_path):
     held = base.sample(other.y, seed=5, design=other)  # the base design's scales: another model
     assert not np.array_equal(held["posterior"]["intercept_contribution"].values,
                               compiled["posterior"]["intercept_contribution"].values)
+
+
+def test_a_sampler_in_other_coordinates_samples_a_twin_compiled_once(base):
+    means = dataclasses.replace(base.spec.sampler, geometry=Geometry.means)
+    assert base.spec.sampler.geometry == Geometry.level and base.in_geometry(Geometry.level) is base
+    y = base.base.y.to_numpy()
+    switched = base.sample(y, seed=3, sampler=means)
+    twin = base.in_geometry(Geometry.means)
+    assert twin is not base and base.twins == {Geometry.means: twin}  # compiled on the first call, then reused
+    assert PREFIX + "log_mean" in {rv.name for rv in sampled_model(twin.mmm).free_RVs}
+    direct = twin.sample(y, seed=3)
+    assert set(switched["posterior"].data_vars) == set(stored_variables(base.mmm))  # the trace reads as before
+    for name, values in direct["posterior"].data_vars.items():
+        np.testing.assert_array_equal(switched["posterior"][name].values, values.values, err_msg=name)
 
 
 def test_a_design_of_another_structure_or_a_wrong_target_is_refused(base):

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmmlab import bayes
-from mmmlab.bayes.sampling import build
+from mmmlab.bayes.sampling import build, compiled_once
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
 from mmmlab.diagnostics import check_convergence
@@ -186,9 +186,10 @@ def _posterior(path) -> dict:
         return {name: posterior[name].values.copy() for name in posterior.data_vars if "date" not in posterior[name].dims}
 
 
-def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project, monkeypatch):
-    """A real (tiny) fit whose ESS gate cannot be met: the rerun goes through pymc-marketing's fit a second time,
-    on the first attempt's compiled model, and draws what a fit compiled afresh with the rerun's settings draws."""
+def test_a_fit_that_mixes_too_slowly_is_sampled_again_in_the_rerun_geometry(project, monkeypatch):
+    """A real (tiny) fit whose ESS gate cannot be met (divergent transitions not gated, so the miss is slow
+    mixing): the rerun goes through pymc-marketing's fit a second time with twice the draws, in the means
+    coordinates (compiled once for it), and draws what a fit compiled afresh in them with the rerun's settings draws."""
     import nutpie
 
     compiles = []
@@ -196,29 +197,50 @@ def test_a_fit_that_misses_a_gate_is_sampled_again_with_twice_the_draws(project,
     monkeypatch.setattr(nutpie, "compile_pymc_model", lambda *a, **k: compiles.append(1) or compile_model(*a, **k))
     params = load_params(project / "params.yaml", (*SHORT, "generate.end=2019-12-31", "fit.sampler.chains=2",
                                                    "fit.sampler.draws=30", "fit.sampler.tune=30",
-                                                   "fit.gates.ess_bulk_min=100000", "fit.sampler.reruns=1"))
+                                                   "fit.gates.ess_bulk_min=100000", "fit.gates.divergences_max=100000",
+                                                   "fit.sampler.reruns=1", "fit.sampler.geometry=level",
+                                                   "fit.sampler.rerun_geometry=means"))
     generate.run(params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit.run(params)
-    assert len(compiles) == 1 and nutpie.compile_pymc_model is not compile_model  # the spy is back in place
+    assert len(compiles) == 2 and nutpie.compile_pymc_model is not compile_model  # level, then means; spy in place
     report = json.loads((project / "reports" / "fit" / "convergence.json").read_text())
     attempts = report["attempts"]
-    assert [(a["draws"], a["tune"], a["random_seed"]) for a in attempts] == [(30, 30, 123), (60, 60, 124)]
+    assert [(a["draws"], a["tune"], a["random_seed"], a["geometry"]) for a in attempts] == [
+        (30, 30, 123, "level"), (60, 60, 124, "means")]
+    assert attempts[0]["target_accept"] == attempts[1]["target_accept"]
     assert all("min_ess_bulk" in a["failed"] for a in attempts) and not report["passed"]
     assert report["metrics"]["sampling_attempts"] == 2
     assert bayes.load_fit(project / "models" / "mmm_fit.nc").idata["posterior"].sizes["draw"] == 60
 
     rerun = _posterior(project / "models" / "mmm_fit.nc")
-    again = attempts[1]  # target_accept rises after divergent transitions in the first attempt
-    for key in ("draws", "tune", "random_seed", "target_accept"):
-        set_key(params, f"fit.sampler.{key}={again[key]}")
+    for key in ("draws", "tune", "random_seed", "geometry"):
+        set_key(params, f"fit.sampler.{key}={attempts[1][key]}")
     set_key(params, "fit.sampler.reruns=0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit.run(params)
-    assert len(compiles) == 2
+    assert len(compiles) == 3
     fresh = _posterior(project / "models" / "mmm_fit.nc")
     assert rerun.keys() == fresh.keys() and len(rerun) > 3
     for name, values in rerun.items():
         np.testing.assert_array_equal(values, fresh[name], err_msg=name)
+
+
+def test_a_rerun_in_the_same_coordinates_reuses_the_first_compile(monkeypatch):
+    import nutpie
+    import pymc as pm
+
+    compiles = []
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model, **k: compiles.append(model) or len(compiles))
+    models = []
+    for name in ("a", "a", "b"):  # the same value variables twice (a model rebuilt for a rerun), then others
+        with pm.Model() as model:
+            pm.Normal(name)
+        models.append(model)
+    with compiled_once():
+        got = [nutpie.compile_pymc_model(m, backend="numba") for m in models]
+        again = nutpie.compile_pymc_model(models[0], backend="jax")  # other compile arguments
+    assert got == [1, 1, 2] and again == 3 and compiles == [models[0], models[2], models[0]]
+    assert nutpie.compile_pymc_model(models[1]) == 4  # outside the block: no reuse

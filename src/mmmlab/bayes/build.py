@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from mmmlab.bayes.design_matrix import DATE, TARGET, Design
 from mmmlab.bayes.priors import l_max
-from mmmlab.config.fit import JAX_SAMPLERS, FitSpec, Geometry
+from mmmlab.config.fit import JAX_SAMPLERS, LEVEL_GEOMETRIES, FitSpec
 from mmmlab.errors import UserInputError
 
 
@@ -53,8 +53,9 @@ def build_mmm(spec: FitSpec, d: Design):
     pymc_marketing.mmm.MMM
         Geometric adstock (the project's recursion, or pymc-marketing's own for the JAX samplers),
         the configured saturation, ``spec.priors`` and the sampler settings; built and sampled by
-        :func:`mmmlab.bayes.sample`. With ``fit.sampler.geometry: level`` a
-        :class:`mmmlab.bayes.geometry.LevelGeometryMMM`: the same model, sampled in other coordinates.
+        :func:`mmmlab.bayes.sample`. With ``fit.sampler.geometry`` level or means a
+        :class:`mmmlab.bayes.geometry.LevelGeometryMMM` in those coordinates: the same model, sampled in
+        other coordinates.
 
     Raises
     ------
@@ -77,7 +78,7 @@ def build_mmm(spec: FitSpec, d: Design):
 
         from mmmlab.bayes.components.mean_response_hill import MeanResponseHill, mean_reference
         from mmmlab.bayes.components.recursive_adstock import RecursiveGeometricAdstock
-        from mmmlab.bayes.geometry import LevelGeometryMMM, MeanLevelGeometryMMM
+        from mmmlab.bayes.geometry import LevelGeometryMMM
 
     # pytensor's JAX backend has no implementation of the recursion's Ops
     adstock = GeometricAdstock if spec.sampler.name in JAX_SAMPLERS else RecursiveGeometricAdstock
@@ -91,10 +92,9 @@ def build_mmm(spec: FitSpec, d: Design):
     else:
         saturation = {"hill": HillSaturation, "logistic": LogisticSaturation,
                       "michaelis_menten": MichaelisMentenSaturation}[spec.model.saturation]()
-    geometries = {Geometry.level: LevelGeometryMMM, Geometry.means: MeanLevelGeometryMMM}
-    model_class = geometries.get(spec.sampler.geometry, MMM)
+    model_class = LevelGeometryMMM if spec.sampler.geometry in LEVEL_GEOMETRIES else MMM
     with quiet_pymc_marketing():
-        return model_class(
+        mmm = model_class(
             date_column=DATE,
             channel_columns=list(d.channels),
             target_column=TARGET,
@@ -105,3 +105,6 @@ def build_mmm(spec: FitSpec, d: Design):
             model_config=spec.priors,
             sampler_config=spec.sampler.sampler_config(),
         )
+    if model_class is LevelGeometryMMM:
+        mmm.coordinates = spec.sampler.geometry.value
+    return mmm

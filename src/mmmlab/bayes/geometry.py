@@ -246,7 +246,11 @@ def _replaced(graph, replace: dict):
 
 
 class LevelGeometryMMM(MMM):
-    """pymc-marketing's MMM whose posterior NUTS samples in the level geometry (:func:`level_model`)."""
+    """pymc-marketing's MMM whose posterior NUTS samples in the level geometry (:func:`level_model`).
+
+    ``coordinates`` (``level`` or ``means``) picks the channels' coordinates for the next ``fit``: a
+    rerun may sample the same posterior in the other ones.
+    """
 
     coordinates = "level"
 
@@ -274,9 +278,3 @@ class LevelGeometryMMM(MMM):
         posterior = self.idata["posterior"].to_dataset()
         self.idata["posterior"] = posterior.drop_vars([n for n in posterior.data_vars if str(n).startswith(PREFIX)])
         return self.idata
-
-
-class MeanLevelGeometryMMM(LevelGeometryMMM):
-    """The level geometry with each channel's mean contribution sampled under the soft bound (``means``)."""
-
-    coordinates = "means"

@@ -20,7 +20,7 @@ from mmmlab import interrupts
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.lift import add_lift_likelihood
-from mmmlab.config.fit import FitSpec, SamplerSpec
+from mmmlab.config.fit import LEVEL_GEOMETRIES, FitSpec, SamplerSpec
 from mmmlab.diagnostics import Gates, Verdict, check_convergence
 from mmmlab.errors import Interrupted, UserInputError
 
@@ -39,8 +39,17 @@ class Attempt:
     def as_dict(self) -> dict:
         s = self.sampler
         return {"draws": s.draws, "tune": s.tune, "target_accept": s.target_accept, "random_seed": s.random_seed,
-                "passed": self.verdict.passed, "failed": [c.name for c in self.verdict.checks if not c.passed],
+                "geometry": str(s.geometry), "passed": self.verdict.passed,
+                "failed": [c.name for c in self.verdict.checks if not c.passed],
                 "seconds": self.seconds}
+
+
+def attempts_record(attempts: list[Attempt]) -> dict[str, float]:
+    """The kept run's gate metrics, the number of runs and whether the kept run sampled in other
+    coordinates than the first (``rerun_geometry``): what a study records per fit."""
+    first, kept = attempts[0].sampler, attempts[-1].sampler
+    return attempts[-1].verdict.metrics() | {"attempts": len(attempts),
+                                             "other_geometry": float(kept.geometry != first.geometry)}
 
 
 def until_gates_pass(draw: Callable[[SamplerSpec], Trace], sampler: SamplerSpec,
@@ -139,7 +148,10 @@ def _fitted(mmm, d: Design, sampler: SamplerSpec, bookmark: int):
 
     The settings go in whole and afresh: ``pm.sample`` moves ``target_accept`` into the ``nuts``
     mapping it is given, so the model's own ``sampler_config`` cannot be reused for a second run.
+    A level geometry's model samples in the settings' coordinates (a rerun may switch them).
     """
+    if sampler.geometry in LEVEL_GEOMETRIES:
+        mmm.coordinates = sampler.geometry.value
     with _stopped_by(bookmark), _warnings_unless_interrupted(bookmark):
         mmm.fit(d.X, d.y, **sampler.sampler_config())
     all_draws(mmm.idata["posterior"], sampler.chains, sampler.draws)

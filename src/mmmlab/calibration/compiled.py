@@ -26,7 +26,7 @@ compile lock and Numba's file cache are not safe with several processes compilin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -36,7 +36,7 @@ import xarray as xr
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.sampling import all_draws, build, generated_source_kept
-from mmmlab.config.fit import FitSpec, Sampler, SamplerSpec
+from mmmlab.config.fit import FitSpec, Geometry, Sampler, SamplerSpec
 from mmmlab.errors import UserInputError
 
 SCALES = ("channel_scale", "target_scale")  # pymc-marketing's pm.Data holding the scales
@@ -76,6 +76,8 @@ class CompiledFit:
         The compiled model, holding the base design's data.
     cores : int
         Chains nutpie runs at once; 1 runs them one after another in the calling thread.
+    twins : dict
+        The same model compiled in other coordinates, by geometry, for reruns in them (:meth:`in_geometry`).
     """
 
     spec: FitSpec
@@ -83,6 +85,7 @@ class CompiledFit:
     mmm: object
     compiled: object
     cores: int = 1
+    twins: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, spec: FitSpec, d: Design, cores: int = 1) -> CompiledFit:
@@ -116,6 +119,15 @@ class CompiledFit:
         with generated_source_kept():
             compiled = nutpie.compile_pymc_model(sampled_model(mmm), var_names=stored_variables(mmm))
         return cls(spec=spec, base=d, mmm=mmm, compiled=compiled, cores=cores)
+
+    def in_geometry(self, geometry: Geometry) -> CompiledFit:
+        """This model sampled in ``geometry``'s coordinates: itself, or a twin built and compiled on first use."""
+        if geometry == self.spec.sampler.geometry:
+            return self
+        if geometry not in self.twins:
+            spec = replace(self.spec, sampler=replace(self.spec.sampler, geometry=geometry))
+            self.twins[geometry] = CompiledFit.build(spec, self.base, self.cores)
+        return self.twins[geometry]
 
     @property
     def parameters(self) -> list[str]:
@@ -199,7 +211,8 @@ class CompiledFit:
         seed : int
             nutpie's seed.
         sampler : SamplerSpec, optional
-            Chains, draws, tune, target_accept and adaptation (its seed is not used); None: ``spec.sampler``'s.
+            Chains, draws, tune, target_accept, adaptation and geometry (another geometry samples
+            :meth:`in_geometry`'s twin; the seed is not used); None: ``spec.sampler``'s.
 
         Returns
         -------
@@ -217,8 +230,10 @@ class CompiledFit:
         """
         import nutpie
 
-        values = self.data_values(y, design, scales)
         s = sampler or self.spec.sampler
+        if s.geometry != self.spec.sampler.geometry:
+            return self.in_geometry(s.geometry).sample(y, seed, design, scales, s)
+        values = self.data_values(y, design, scales)
         trace = nutpie.sample(self.compiled.with_data(**values), draws=s.draws,
                               tune=max(s.tune, 1),  # as pm.sample: nuts-rs panics at tune 0
                               chains=s.chains, cores=self.cores, seed=seed, target_accept=s.target_accept,

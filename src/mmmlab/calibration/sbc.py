@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from mmmlab import bayes
 from mmmlab.bayes.design_matrix import Design
-from mmmlab.bayes.sampling import until_gates_pass
+from mmmlab.bayes.sampling import attempts_record, until_gates_pass
 from mmmlab.calibration.compiled import CONTRIBUTIONS, built_model, compiled_for, prior_draws
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.ranks import rank, thinned
@@ -101,7 +101,7 @@ def sbc_fit(context: SbcContext, task: Task) -> dict:
     draws = quantities(posterior, compiled.mmm, context.design, y[None, :] / _target_scale(compiled.mmm))
     ranks = {q: rank(task.payload["truth"][q], thinned(v, context.draws)) for q, v in draws.items()}
     return {"seed": task.payload["seed"], "gates_passed": bool(verdict.passed),
-            "gates": verdict.metrics() | {"attempts": len(attempts)}, "ranks": ranks}
+            "gates": attempts_record(attempts), "ranks": ranks}
 
 
 def quantities(draws: xr.Dataset, mmm, design: Design, y_scaled: np.ndarray) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab import bayes
-from mmmlab.bayes.sampling import until_gates_pass
+from mmmlab.bayes.sampling import attempts_record, until_gates_pass
 from mmmlab.calibration.coverage import interval_record
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
@@ -177,7 +177,7 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
                                            context.study.levels)
     srmse = contribution_srmse(bayes.channel_contributions(trace).mean(("chain", "draw")), truth, d.channels)
     budget = budget_record(trace, d, truth, context) if context.fit.model.saturation in HILL_FORMS else {}
-    return bool(verdict.passed), verdict.metrics() | {"attempts": len(attempts)}, out, srmse, budget
+    return bool(verdict.passed), attempts_record(attempts), out, srmse, budget
 
 
 def _contraction(trace, prior, hdi_prob: float) -> dict[tuple[str, str], float]:

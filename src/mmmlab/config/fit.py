@@ -39,6 +39,7 @@ class Geometry(Choice):
     plain = "plain"  # pymc-marketing's own coordinates
 
 
+LEVEL_GEOMETRIES = (Geometry.level, Geometry.means)  # one model class samples both (bayes.geometry.LevelGeometryMMM)
 SATURATIONS = tuple(Saturation)
 HILL_FORMS = (Saturation.hill, Saturation.hill_mean_response)  # the simulator's curve: comparable with the truth
 SAMPLERS = tuple(Sampler)
@@ -85,13 +86,17 @@ class SamplerSpec:
     low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
     reruns: int = 1  # a fit that misses a gate is sampled again, at most this many times (see escalated)
     geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
+    rerun_geometry: Geometry | None = Geometry.means  # a rerun's coordinates after slow mixing (see escalated)
 
     def escalated(self, divergent: bool) -> SamplerSpec:
-        """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed,
-        and, after divergences, ``target_accept`` half-way to 1 (smaller steps)."""
+        """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed;
+        after divergent transitions ``target_accept`` half-way to 1 (smaller steps), after a miss
+        without them (slow mixing) the ``rerun_geometry``'s coordinates, when a level geometry
+        (level or means) samples the fit and ``rerun_geometry`` is set."""
         target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
+        switch = not divergent and self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES
         return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
-                       target_accept=target_accept)
+                       target_accept=target_accept, geometry=self.rerun_geometry if switch else self.geometry)
 
     def sampler_config(self) -> dict:
         """Keyword arguments for ``pm.sample`` (pymc-marketing's ``sampler_config``)."""
@@ -229,7 +234,19 @@ def _sampler(s: Section) -> SamplerSpec:
         prior_samples=int(s.number("prior_samples", d.prior_samples, lo=1, integer=True)),
         reruns=int(s.number("reruns", d.reruns, lo=0, integer=True)),
         geometry=s.choice("geometry", Geometry, d.geometry),
+        rerun_geometry=_rerun_geometry(s, d.rerun_geometry),
     )
+
+
+def _rerun_geometry(s: Section, default: Geometry | None) -> Geometry | None:
+    """``rerun_geometry``: level, means or null (a rerun keeps ``geometry``)."""
+    value = s.get("rerun_geometry", default)
+    if value is None:
+        return None
+    if value not in LEVEL_GEOMETRIES:
+        raise UserInputError(f"{s.key('rerun_geometry')}: {value!r} is not one of level, means, null "
+                             "(a rerun switches only between the level geometries)")
+    return Geometry(value)
 
 
 def model_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
