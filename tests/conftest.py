@@ -14,6 +14,14 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
+# PyTensor writes the source of every function it compiles with Numba to a new file in the system temp folder, never
+# removed, unless generated_src_dir names a folder: there one content-addressed file per source, reused by later runs
+# and pruned by PyTensor (the stages set it themselves; tests that compile outside a stage need it here, before any
+# import of pytensor, and Dask workers inherit it)
+if "generated_src_dir" not in os.environ.get("PYTENSOR_FLAGS", ""):
+    _GENERATED_SOURCE = Path.home() / ".pytensor" / "mmmlab-tests-generated-src"
+    os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [os.environ.get("PYTENSOR_FLAGS"),
+                                                          f"generated_src_dir={_GENERATED_SOURCE}"]))
 
 
 @pytest.fixture

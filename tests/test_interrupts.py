@@ -188,11 +188,11 @@ def test_all_draws_go_on_to_the_predictive_and_warnings_are_shown(spec):
 def test_generated_source_goes_under_the_compile_folder_only_inside_the_block():
     import pytensor
 
-    assert pytensor.config.generated_src_dir == ""
+    before = pytensor.config.generated_src_dir  # the tests' own folder (conftest)
     with sampling.generated_source_kept() as folder:
-        assert pytensor.config.generated_src_dir == str(folder)
+        assert pytensor.config.generated_src_dir == str(folder) != before
         assert folder.parent == Path(pytensor.config.compiledir)
-    assert pytensor.config.generated_src_dir == ""
+    assert pytensor.config.generated_src_dir == before
 
 
 # --------------------------------------------------------------------------- real processes
