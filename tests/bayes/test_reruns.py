@@ -42,9 +42,10 @@ def test_a_missed_gate_reruns_with_twice_the_draws_and_tuning_from_the_next_seed
     assert attempts[0].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail"]
 
 
-def test_after_divergences_the_rerun_takes_smaller_steps_in_the_same_coordinates():
+def test_after_divergences_alone_the_rerun_takes_smaller_steps_in_the_same_coordinates():
     runs = Runs(trace(divergent=2), trace())
-    until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1, geometry=Geometry.level), Gates())
+    _, attempts = until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1, geometry=Geometry.level), Gates())
+    assert attempts[0].as_dict()["failed"] == ["divergences"]  # R-hat and ESS passed: no slow mixing
     assert runs.settings[1].target_accept == pytest.approx(0.95)
     assert runs.settings[1].geometry == Geometry.level
 
@@ -56,13 +57,13 @@ def test_after_divergences_the_rerun_takes_smaller_steps_in_the_same_coordinates
     (Geometry.level, None, Geometry.level),
     (Geometry.plain, Geometry.means, Geometry.plain),  # pymc-marketing's own model has no other coordinates
 ])
-def test_after_slow_mixing_the_rerun_samples_in_the_rerun_geometry_at_the_same_step_target(geometry, rerun_geometry,
-                                                                                            expected):
-    runs = Runs(trace(shift_last_chain=3.0), trace())
+@pytest.mark.parametrize("divergent", [0, 3])
+def test_after_slow_mixing_the_rerun_samples_in_the_rerun_geometry(geometry, rerun_geometry, expected, divergent):
+    runs = Runs(trace(shift_last_chain=3.0, divergent=divergent), trace())
     first = SamplerSpec(target_accept=0.9, reruns=1, geometry=geometry, rerun_geometry=rerun_geometry)
     _, attempts = until_gates_pass(runs, first, Gates())
     assert runs.settings[0].geometry == geometry and runs.settings[1].geometry == expected
-    assert runs.settings[1].target_accept == 0.9
+    assert runs.settings[1].target_accept == pytest.approx(0.95 if divergent else 0.9)
     assert [a.as_dict()["geometry"] for a in attempts] == [geometry, expected]
     record = attempts_record(attempts)
     assert record["attempts"] == 2 and record["other_geometry"] == (0.0 if expected == geometry else 1.0)

@@ -187,8 +187,8 @@ def _posterior(path) -> dict:
 
 
 def test_a_fit_that_mixes_too_slowly_is_sampled_again_in_the_rerun_geometry(project, monkeypatch):
-    """A real (tiny) fit whose ESS gate cannot be met (divergent transitions not gated, so the miss is slow
-    mixing): the rerun goes through pymc-marketing's fit a second time with twice the draws, in the means
+    """A real (tiny) fit whose ESS gate cannot be met (slow mixing; divergent transitions not gated, so
+    target_accept stays): the rerun goes through pymc-marketing's fit a second time with twice the draws, in the means
     coordinates (compiled once for it), and draws what a fit compiled afresh in them with the rerun's settings draws."""
     import nutpie
 

@@ -25,6 +25,7 @@ from mmmlab.diagnostics import Gates, Verdict, check_convergence
 from mmmlab.errors import Interrupted, UserInputError
 
 GENERATED_SOURCE = "generated_src"  # under pytensor's compiledir
+MIXING_GATES = {"max_r_hat", "min_ess_bulk", "min_ess_tail"}  # missed: the chains mix too slowly
 Trace = TypeVar("Trace")
 
 
@@ -84,8 +85,8 @@ def until_gates_pass(draw: Callable[[SamplerSpec], Trace], sampler: SamplerSpec,
         attempts.append(Attempt(settings, verdict, time.perf_counter() - t))
         if verdict.passed or len(attempts) > sampler.reruns:
             return trace, attempts
-        divergent = not next(c for c in verdict.checks if c.name == "divergences").passed
-        settings = settings.escalated(divergent)
+        missed = {c.name for c in verdict.checks if not c.passed}
+        settings = settings.escalated(divergent="divergences" in missed, slow=bool(missed & MIXING_GATES))
 
 
 def sample(mmm, d: Design, spec: FitSpec) -> tuple[dict[str, float], list[Attempt]]:

@@ -88,13 +88,13 @@ class SamplerSpec:
     geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
     rerun_geometry: Geometry | None = Geometry.means  # a rerun's coordinates after slow mixing (see escalated)
 
-    def escalated(self, divergent: bool) -> SamplerSpec:
+    def escalated(self, divergent: bool, slow: bool) -> SamplerSpec:
         """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed;
-        after divergent transitions ``target_accept`` half-way to 1 (smaller steps), after a miss
-        without them (slow mixing) the ``rerun_geometry``'s coordinates, when a level geometry
+        after divergent transitions ``target_accept`` half-way to 1 (smaller steps); after slow mixing
+        (an R-hat or ESS gate missed) the ``rerun_geometry``'s coordinates, when a level geometry
         (level or means) samples the fit and ``rerun_geometry`` is set."""
         target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
-        switch = not divergent and self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES
+        switch = slow and self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES
         return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
                        target_accept=target_accept, geometry=self.rerun_geometry if switch else self.geometry)
 
