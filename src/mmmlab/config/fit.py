@@ -84,7 +84,7 @@ class SamplerSpec:
     progressbar: bool = True
     prior_samples: int = 1000
     low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
-    reruns: int = 1  # a fit that misses a gate is sampled again, at most this many times (see escalated)
+    reruns: int = 2  # a fit that misses a gate is sampled again, at most this many times (see escalated)
     geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
     rerun_geometry: Geometry | None = Geometry.means  # a rerun's coordinates after slow mixing (see escalated)
 
