@@ -155,7 +155,7 @@ def test_a_prior_that_can_be_negative_where_the_level_needs_a_positive_one_is_na
 
 def test_the_channels_mean_contributions_stay_below_the_total_whatever_the_sampler_proposes(params):
     """The ``means`` map from the sampled log total and raw log means, by hand: the channels' share of the total
-    is psi(x) = x / (1 + x^40)^(1/40) of the raw share x, the intercept the positive rest, even far beyond 1."""
+    is psi(x) = x / (1 + x^4)^(1/4) of the raw share x, the intercept the positive rest, even far beyond 1."""
     mmm, _ = _built(_with(params, "fit.model.controls=[Economic_Condition]", "fit.sampler.geometry=means"))
     twin = mmm.sampling_model()
     outputs = twin.replace_rvs_by_values([twin["intercept_contribution"], twin["channel_contribution"]])
@@ -171,4 +171,4 @@ def test_the_channels_mean_contributions_stay_below_the_total_whatever_the_sampl
         media = np.asarray(contribution).mean(axis=0).sum()
         assert intercept > 0
         assert np.isclose(intercept + media, total)
-        assert np.isclose(media / total, raw_share / (1 + raw_share**40) ** (1 / 40))
+        assert np.isclose(media / total, raw_share / (1 + raw_share**4) ** (1 / 4))

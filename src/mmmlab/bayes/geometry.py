@@ -10,7 +10,8 @@ coefficients trade against both. The sampler then needs small steps and deep tre
   ``sampler_log_ratio``: its mean contribution over the intercept (log; ``level``, unit Jacobian), or
   ``sampler_log_mean``: its mean contribution (log; ``means``), the channels' sum softly bounded below
   the total: of a raw media share ``x`` of the total the model gets ``psi(x) = x / (1 + x^n)^(1/n)``
-  (n = 40: within 0.05% of ``x`` up to 0.9, below 1 always), the intercept the rest. Where the data
+  (n = 4: within 3% of ``x`` up to 0.6, below 1 always; a sharper bound, n = 40, bends the sampler's space
+  so hard where the intercept nears 0 that chains diverge there), the intercept the rest. Where the data
   fix how a channel's contribution varies but not its level, the level trades against the intercept
   along a line (log mean falling with log Hill slope) that is straight in ``means`` and bends in the
   log-ratios (chains stick on the bend); near a step-like curve (steep slope, tiny half-saturation
@@ -55,7 +56,7 @@ from mmmlab.errors import UserInputError
 
 PREFIX = "sampler_"  # the sampled coordinates' names; not part of the saved trace
 INTERCEPT = "intercept_contribution"
-SHARPNESS = 40.0  # n of the soft bound psi on the media's share of the total (module docstring)
+SHARPNESS = 4.0  # n of the soft bound psi on the media's share of the total (module docstring)
 CONTRIBUTION = "channel_contribution"  # (date, channel) on pymc-marketing's scale
 MU = "mu"
 SIGMA = "y_sigma"
