@@ -70,6 +70,22 @@ def test_after_slow_mixing_the_rerun_samples_in_the_rerun_geometry(geometry, rer
     assert record["min_ess_bulk"] == attempts[1].verdict.metrics()["min_ess_bulk"]  # the kept run's gates
 
 
+@pytest.mark.parametrize("geometry, rerun_geometry, expected", [
+    (Geometry.level, Geometry.means, [Geometry.level, Geometry.means, Geometry.level]),
+    (Geometry.means, Geometry.level, [Geometry.means, Geometry.level, Geometry.means]),
+    (Geometry.level, None, [Geometry.level] * 3),
+    (Geometry.plain, Geometry.means, [Geometry.plain] * 3),
+])
+def test_after_divergences_alone_in_the_rerun_geometry_the_next_run_returns_to_the_first(geometry, rerun_geometry,
+                                                                                         expected):
+    runs = Runs(trace(shift_last_chain=3.0), trace(divergent=2), trace())  # slow, then divergent only, then passes
+    first = SamplerSpec(target_accept=0.9, reruns=2, geometry=geometry, rerun_geometry=rerun_geometry)
+    _, attempts = until_gates_pass(runs, first, Gates())
+    assert [s.geometry for s in runs.settings] == expected
+    assert [s.target_accept for s in runs.settings] == pytest.approx([0.9, 0.9, 0.95])
+    assert attempts_record(attempts)["other_geometry"] == 0.0  # the kept run sampled where the first did
+
+
 def test_reruns_stop_at_the_limit_and_the_last_trace_is_kept_with_its_failure():
     runs = Runs(*(trace(shift_last_chain=3.0, seed=i) for i in range(3)))
     kept, attempts = until_gates_pass(runs, SamplerSpec(draws=100, reruns=2), Gates())

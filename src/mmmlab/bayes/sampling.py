@@ -86,7 +86,8 @@ def until_gates_pass(draw: Callable[[SamplerSpec], Trace], sampler: SamplerSpec,
         if verdict.passed or len(attempts) > sampler.reruns:
             return trace, attempts
         missed = {c.name for c in verdict.checks if not c.passed}
-        settings = settings.escalated(divergent="divergences" in missed, slow=bool(missed & MIXING_GATES))
+        settings = settings.escalated(divergent="divergences" in missed, slow=bool(missed & MIXING_GATES),
+                                      first=sampler.geometry)
 
 
 def sample(mmm, d: Design, spec: FitSpec) -> tuple[dict[str, float], list[Attempt]]:

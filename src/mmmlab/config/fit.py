@@ -88,15 +88,18 @@ class SamplerSpec:
     geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
     rerun_geometry: Geometry | None = Geometry.means  # a rerun's coordinates after slow mixing (see escalated)
 
-    def escalated(self, divergent: bool, slow: bool) -> SamplerSpec:
+    def escalated(self, divergent: bool, slow: bool, first: Geometry) -> SamplerSpec:
         """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed;
-        after divergent transitions ``target_accept`` half-way to 1 (smaller steps); after slow mixing
-        (an R-hat or ESS gate missed) the ``rerun_geometry``'s coordinates, when a level geometry
-        (level or means) samples the fit and ``rerun_geometry`` is set."""
+        after divergent transitions ``target_accept`` half-way to 1 (smaller steps). When a level geometry
+        samples the fit and ``rerun_geometry`` is set, the coordinates follow the miss: after slow mixing
+        (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix faster; after divergent
+        transitions alone the ``first`` run's, which diverge less."""
         target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
-        switch = slow and self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES
+        geometry = self.geometry
+        if self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES:
+            geometry = self.rerun_geometry if slow else first if divergent else self.geometry
         return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
-                       target_accept=target_accept, geometry=self.rerun_geometry if switch else self.geometry)
+                       target_accept=target_accept, geometry=geometry)
 
     def sampler_config(self) -> dict:
         """Keyword arguments for ``pm.sample`` (pymc-marketing's ``sampler_config``)."""
