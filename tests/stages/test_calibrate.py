@@ -83,6 +83,7 @@ def test_sbc_interrupted_keeps_its_fits_and_resumes(project):
     records = [json.loads(p.read_text()) for p in sorted(folder.glob("fit-*.json"))]
     assert all(set(r["ranks"]) >= {"decay (TV)", "contribution (TV)", "log-likelihood"} for r in records)
     assert all(0 <= v <= 9 for r in records for v in r["ranks"].values())
+    assert all([(run["draws"], run["geometry"]) for run in r["runs"]] == [(60, "level")] for r in records)  # reruns: 0
     page = project / "reports" / "calibration" / "sbc_default"
     table = pd.read_csv(page / "tables" / "sbc_ranks.csv")
     assert len(table) == len(records[0]["ranks"]) and set(table["fits"]) == {8}
@@ -109,6 +110,8 @@ def test_coverage_with_both_methods(project):
         contraction = [r["intervals"]["fit"][f"{p} (TV)"]["contraction"] for p in ("decay", "alpha", "gamma", "k")]
         assert all(c < 1 for c in contraction)  # 1 - posterior over prior width: below 1 for a posterior with width
         assert "contraction" not in r["intervals"]["recover"]["decay (TV)"]
+        assert [(run["draws"], run["geometry"], run["passed"]) for run in r["runs"]["fit"]] == \
+            [(60, "level", r["gates_by_method"]["fit"])] and "recover" not in r["runs"]
     budget = pd.read_csv(project / "reports/calibration/coverage_default/tables/budget.csv")
     assert list(budget["objective"]) == ["mean", "cvar"] and (budget["fits"] == 2).all()
     informed = pd.read_csv(project / "reports/calibration/coverage_default/tables/informed.csv")

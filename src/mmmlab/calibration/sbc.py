@@ -89,7 +89,8 @@ def sbc_fit(context: SbcContext, task: Task) -> dict:
     Returns
     -------
     dict
-        ``seed``, ``gates_passed``, ``gates`` (the gate metrics) and ``ranks`` (quantity -> rank in 0..L).
+        ``seed``, ``gates_passed``, ``gates`` (the gate metrics), ``runs`` (each sampling run's settings and
+        missed gates) and ``ranks`` (quantity -> rank in 0..L).
     """
     compiled = compiled_for(context.key, context.fit, context.design)
     y = np.asarray(task.payload["y"], dtype=float)
@@ -101,7 +102,7 @@ def sbc_fit(context: SbcContext, task: Task) -> dict:
     draws = quantities(posterior, compiled.mmm, context.design, y[None, :] / _target_scale(compiled.mmm))
     ranks = {q: rank(task.payload["truth"][q], thinned(v, context.draws)) for q, v in draws.items()}
     return {"seed": task.payload["seed"], "gates_passed": bool(verdict.passed),
-            "gates": attempts_record(attempts), "ranks": ranks}
+            "gates": attempts_record(attempts), "runs": [a.as_dict() for a in attempts], "ranks": ranks}
 
 
 def quantities(draws: xr.Dataset, mmm, design: Design, y_scaled: np.ndarray) -> dict[str, np.ndarray]:

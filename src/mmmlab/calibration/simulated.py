@@ -125,10 +125,10 @@ def coverage_fit(context: CoverageContext, task: Task) -> dict:
         ``seed``, ``drawn``, ``intervals`` (method label -> quantity -> interval record), ``srmse``
         (method label -> channel -> contribution SRMSE), ``budget`` (Bayesian label -> objective -> the
         optimize stage's recommendation judged against the truth, :func:`budget_record`), ``gates``
-        (label -> the gate metrics), ``gates_by_method`` (label -> passed) and ``gates_passed`` (every
-        Bayesian fit passed).
+        (label -> the gate metrics), ``runs`` (label -> each sampling run's settings and missed gates),
+        ``gates_by_method`` (label -> passed) and ``gates_passed`` (every Bayesian fit passed).
     """
-    record = {"seed": task.payload["seed"], "intervals": {}, "srmse": {}, "budget": {}, "gates": {},
+    record = {"seed": task.payload["seed"], "intervals": {}, "srmse": {}, "budget": {}, "gates": {}, "runs": {},
               "gates_by_method": {}}
     for arm in context.study.arms or (None,):
         params, record["drawn"] = varied_params(context.params, context.study, task.index, arm)
@@ -136,9 +136,10 @@ def coverage_fit(context: CoverageContext, task: Task) -> dict:
         if Method.fit in context.study.methods:
             label = context.study.method_label(Method.fit, arm)
             calibrated = lift if arm is not None and arm.lift_tests else None
-            passed, gates, intervals, srmse, budget = _bayesian(context, dataset, truth, task, calibrated)
+            attempts, intervals, srmse, budget = _bayesian(context, dataset, truth, task, calibrated)
             record["intervals"][label], record["srmse"][label], record["budget"][label] = intervals, srmse, budget
-            record["gates"][label], record["gates_by_method"][label] = gates, passed
+            record["gates"][label], record["runs"][label] = attempts_record(attempts), [a.as_dict() for a in attempts]
+            record["gates_by_method"][label] = bool(attempts[-1].verdict.passed)
         if Method.recover in context.study.methods:
             label = context.study.method_label(Method.recover, arm)
             record["intervals"][label] = _recovered(context, dataset, truth)
@@ -159,7 +160,6 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
     trace, attempts = until_gates_pass(
         lambda s: compiled.sample(d.y.to_numpy(), seed=s.random_seed, design=d, scales="data", sampler=s),
         sampler, context.fit.gates)
-    verdict = attempts[-1].verdict
     parameters = bayes.original_scale_parameters(trace)
     contraction = _contraction(trace, compiled.prior, context.fit.hdi_prob)
     contributions = bayes.channel_contributions(trace).sum("date")
@@ -177,7 +177,7 @@ def _bayesian(context: CoverageContext, dataset: Dataset, truth: Truth, task: Ta
                                            context.study.levels)
     srmse = contribution_srmse(bayes.channel_contributions(trace).mean(("chain", "draw")), truth, d.channels)
     budget = budget_record(trace, d, truth, context) if context.fit.model.saturation in HILL_FORMS else {}
-    return bool(verdict.passed), attempts_record(attempts), out, srmse, budget
+    return attempts, out, srmse, budget
 
 
 def _contraction(trace, prior, hdi_prob: float) -> dict[tuple[str, str], float]:
