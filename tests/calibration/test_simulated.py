@@ -31,7 +31,8 @@ def test_each_arm_fits_the_same_truth_with_its_own_lift_tests(context, monkeypat
         seen.append((None if lift is None else list(lift.table["channel"]), truth.channels["TV"]["decay"],
                      dataset.spend[:, 0].sum()))
         passed = Attempt(SamplerSpec(), check_convergence(trace(), Gates()), 1.0)
-        return [passed], {"decay (TV)": {"truth": truth.channels["TV"]["decay"]}}, {"TV": 0.1}, {"mean": {"regret": 0.1}}
+        intervals = {"decay (TV)": {"truth": truth.channels["TV"]["decay"]}}
+        return [passed], intervals, {"TV": 0.1}, {"mean": {"regret": 0.1}}
 
     monkeypatch.setattr(simulated, "_bayesian", spy)
     record = simulated.coverage_fit(context, Task("lift_default", 3, {"seed": 3003}))
@@ -41,7 +42,7 @@ def test_each_arm_fits_the_same_truth_with_its_own_lift_tests(context, monkeypat
     assert seen[0][1] == seen[1][1] == seen[2][1] == record["drawn"]["decay.TV"]  # one truth for every arm
     assert seen[0][2] == seen[1][2] < seen[2][2]  # eight tests: more experimental spend in the data
     assert record["gates_by_method"] == dict.fromkeys(record["intervals"], True) and record["gates_passed"]
-    assert all(len(record["runs"][label]) == 1 and record["gates"][label]["attempts"] == 1 for label in record["intervals"])
+    assert all(len(record["runs"][arm]) == 1 and record["gates"][arm]["attempts"] == 1 for arm in record["intervals"])
 
 
 def test_contribution_srmse_by_hand():
