@@ -86,6 +86,29 @@ def test_after_divergences_alone_in_the_rerun_geometry_the_next_run_returns_to_t
     assert attempts_record(attempts)["other_geometry"] == 0.0  # the kept run sampled where the first did
 
 
+@pytest.mark.parametrize("geometry, rerun_geometry, expected", [
+    (Geometry.level, Geometry.means, [Geometry.level, Geometry.means, Geometry.level, Geometry.level]),
+    (Geometry.means, Geometry.level, [Geometry.means, Geometry.level, Geometry.means, Geometry.means]),
+    (Geometry.level, None, [Geometry.level] * 4),
+])
+def test_after_slow_mixing_a_rerun_avoids_coordinates_that_diverged_in_this_fit(geometry, rerun_geometry, expected):
+    runs = Runs(trace(shift_last_chain=3.0), trace(divergent=2), trace(shift_last_chain=3.0), trace())
+    first = SamplerSpec(draws=100, target_accept=0.9, reruns=3, geometry=geometry, rerun_geometry=rerun_geometry)
+    kept, attempts = until_gates_pass(runs, first, Gates())
+    assert [s.geometry for s in runs.settings] == expected  # slow, divergent only, slow again: stays, more draws
+    assert [s.draws for s in runs.settings] == [100, 200, 400, 800]
+    assert [s.target_accept for s in runs.settings] == pytest.approx([0.9, 0.9, 0.95, 0.95])
+    assert kept is runs.traces[3] and attempts[-1].verdict.passed
+
+
+def test_slow_and_divergent_in_the_rerun_geometry_sends_the_next_run_back_to_the_first():
+    runs = Runs(trace(shift_last_chain=3.0), trace(shift_last_chain=3.0, divergent=2), trace())
+    first = SamplerSpec(target_accept=0.9, reruns=2, geometry=Geometry.level, rerun_geometry=Geometry.means)
+    _, attempts = until_gates_pass(runs, first, Gates())
+    assert attempts[1].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences"]
+    assert [s.geometry for s in runs.settings] == [Geometry.level, Geometry.means, Geometry.level]
+
+
 def test_reruns_stop_at_the_limit_and_the_last_trace_is_kept_with_its_failure():
     runs = Runs(*(trace(shift_last_chain=3.0, seed=i) for i in range(3)))
     kept, attempts = until_gates_pass(runs, SamplerSpec(draws=100, reruns=2), Gates())

@@ -87,7 +87,13 @@ def until_gates_pass(draw: Callable[[SamplerSpec], Trace], sampler: SamplerSpec,
             return trace, attempts
         missed = {c.name for c in verdict.checks if not c.passed}
         settings = settings.escalated(divergent="divergences" in missed, slow=bool(missed & MIXING_GATES),
-                                      first=sampler.geometry)
+                                      first=sampler.geometry, diverged_in=_diverged_in(attempts))
+
+
+def _diverged_in(attempts: list[Attempt]) -> frozenset:
+    """The coordinates in which a run of this fit missed the divergences gate."""
+    return frozenset(a.sampler.geometry for a in attempts
+                     if any(c.name == "divergences" and not c.passed for c in a.verdict.checks))
 
 
 def sample(mmm, d: Design, spec: FitSpec) -> tuple[dict[str, float], list[Attempt]]:

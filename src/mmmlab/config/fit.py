@@ -84,20 +84,22 @@ class SamplerSpec:
     progressbar: bool = True
     prior_samples: int = 1000
     low_rank: bool = True  # nutpie only: low-rank modified mass matrix (learns correlated directions)
-    reruns: int = 2  # a fit that misses a gate is sampled again, at most this many times (see escalated)
+    reruns: int = 3  # a fit that misses a gate is sampled again, at most this many times (see escalated)
     geometry: Geometry = Geometry.level  # the coordinates NUTS samples the (same) posterior in
     rerun_geometry: Geometry | None = Geometry.means  # a rerun's coordinates after slow mixing (see escalated)
 
-    def escalated(self, divergent: bool, slow: bool, first: Geometry) -> SamplerSpec:
+    def escalated(self, divergent: bool, slow: bool, first: Geometry,
+                  diverged_in: frozenset[Geometry] = frozenset()) -> SamplerSpec:
         """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed;
         after divergent transitions ``target_accept`` half-way to 1 (smaller steps). When a level geometry
         samples the fit and ``rerun_geometry`` is set, the coordinates follow the miss: after slow mixing
-        (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix faster; after divergent
-        transitions alone the ``first`` run's, which diverge less."""
+        (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix faster, unless a run of this fit
+        made divergent transitions in them (``diverged_in``: more draws cure slow mixing, not divergences);
+        otherwise, and after divergent transitions alone, the ``first`` run's."""
         target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
         geometry = self.geometry
-        if self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES:
-            geometry = self.rerun_geometry if slow else first if divergent else self.geometry
+        if self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES and (slow or divergent):
+            geometry = self.rerun_geometry if slow and self.rerun_geometry not in diverged_in else first
         return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
                        target_accept=target_accept, geometry=geometry)
 
