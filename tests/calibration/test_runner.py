@@ -39,6 +39,16 @@ def client():
         yield c
 
 
+def test_the_workers_run_without_dask_s_profiler_and_with_a_slow_system_monitor(client):
+    def settings():
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"),
+                dask.config.get("distributed.admin.system-monitor.interval"))
+
+    assert set(client.run(settings).values()) == {(False, "5s")}
+
+
 def test_every_task_gives_one_record_and_a_failure_is_recorded(client, tmp_path):
     store = ResultStore(tmp_path / "study")
     tasks = [Task("s", i, {"raise": i == 3}) for i in range(6)]

@@ -1,7 +1,7 @@
 """The Dask cluster a study runs on: a scheduler named in params (or the environment), else a LocalCluster.
 
 The LocalCluster has one single-threaded worker process per core, BLAS and OpenMP held to one
-thread, and no dashboard. Only the driver writes files and MLflow; workers compute and return.
+thread, no dashboard, and Dask's own monitoring slowed down (:data:`QUIET`). Only the driver writes files and MLflow; workers compute and return.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from distributed import WorkerPlugin
 from mmmlab.config.calibrate import CalibrateSpec
 
 ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+# Dask's statistical profiler samples each worker's stack every 10 ms and its system monitor reads psutil every
+# 0.5 s, in every worker and in the driver: CPU the fits share on a 2-core machine, for a dashboard a study has not.
+QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "5s"}
 COMPILE_SLOTS = Path.home() / ".pytensor" / "mmmlab-workers"  # one compile folder per worker, kept warm between runs
 
 
@@ -48,6 +51,7 @@ def dask_client(spec: CalibrateSpec) -> Iterator:
     ------
     distributed.Client
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if spec.scheduler:
@@ -56,7 +60,9 @@ def dask_client(spec: CalibrateSpec) -> Iterator:
             yield client
         return
     workers = spec.workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, Client(cluster) as client:
+    with (dask.config.set(QUIET),
+          LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                       silence_logs=logging.ERROR, env=ONE_THREAD) as cluster,
+          Client(cluster) as client):
         client.register_plugin(OwnCompileFolder())
         yield client
