@@ -4,7 +4,8 @@ Each configuration runs ``mmmlab calibrate`` (the ``sbc_default`` study with ``F
 settings from params.yaml) in a fresh project folder and a fresh process: with 1 and 2 single-threaded workers,
 each compiling the model once and swapping data between fits, and with 2 workers compiling for every fit
 (``MMMLAB_COMPILE_EACH_FIT=1``). The wall time is the whole command's (cluster start, the driver's prior draws,
-the workers' compiles, the fits, the report); fits per hour = fits / wall.
+the workers' compiles, the fits, the report); fits per hour = fits / wall. Beside them, the machine's own
+ceiling: one single-threaded numeric loop timed alone and as two processes at once (``machine_two_processes``).
 
     python -m mmmlab.benchmarks calibrate      # writes reports/benchmarks/calibrate.json
 """
@@ -24,6 +25,9 @@ from mmmlab.benchmarks import write_result
 
 OUTPUT = "reports/benchmarks/calibrate.json"
 FITS = 12
+CEILING_LOOP = ("import time, numpy as np; a = np.random.default_rng(0).normal(size=(64, 64)) / 16; x = np.ones(64); "
+                "t = time.perf_counter()\nfor _ in range(1_500_000): x = np.tanh(a @ x)\nprint(time.perf_counter() - t)")
+ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 CONFIGS = {"1 worker, compile once": (1, False), "2 workers, compile once": (2, False),
            "2 workers, compile per fit": (2, True)}
 
@@ -32,13 +36,26 @@ def run() -> Path:
     from mmmlab.config import project_root
 
     root = project_root()
-    rows = []
+    ceiling, rows = _two_processes(), []
     for name, (workers, each_fit) in CONFIGS.items():
         print(f"benchmark calibrate: {name}", file=sys.stderr, flush=True)
         rows.append({"config": name, "workers": workers, "compile_per_fit": each_fit,
                      **_measure(root / "params.yaml", workers, each_fit)})
-        _write(rows)  # after every row, so a stopped benchmark keeps what it measured
-    return _write(rows)
+        _write(rows, ceiling)  # after every row, so a stopped benchmark keeps what it measured
+    return _write(rows, ceiling)
+
+
+def _two_processes() -> dict:
+    """Seconds of :data:`CEILING_LOOP` alone and in each of two processes at once; ``speedup`` is twice the
+    first over the mean of the others (2.0: a second process gets a whole second core)."""
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", CEILING_LOOP], env={**os.environ, **ONE_THREAD},
+                                stdout=subprocess.PIPE, text=True)
+
+    alone = float(start().communicate()[0])
+    pair = [start(), start()]
+    together = [float(proc.communicate()[0]) for proc in pair]
+    return {"alone_s": alone, "together_s": together, "speedup": 2 * alone / (sum(together) / 2)}
 
 
 def _measure(params_file: Path, workers: int, each_fit: bool) -> dict:
@@ -61,7 +78,7 @@ def _measure(params_file: Path, workers: int, each_fit: bool) -> dict:
                 "summary": proc.stdout.strip().splitlines()[-1]}
 
 
-def _write(rows: list[dict]) -> Path:
+def _write(rows: list[dict], ceiling: dict) -> Path:
     from mmmlab.config import load_params
 
     by = {r["config"]: r for r in rows}
@@ -71,8 +88,10 @@ def _write(rows: list[dict]) -> Path:
     result = {
         "notes": f"sbc_default study, {FITS} fits per row, sampler {sampler}; one fresh project and process per row; "
                  "wall_s is the whole `mmmlab calibrate` command. Aims (issue 16): at least 240 fits per hour with "
-                 "2 workers, and 2 workers at least 1.7x one.",
+                 "2 workers, and 2 workers at least 1.7x one. machine_two_processes: a numeric loop alone and as two "
+                 "processes at once, the most two single-threaded workers can gain on this machine.",
         "two_workers_over_one": speedup,
+        "machine_two_processes": ceiling,
         "runs": rows,
     }
     return write_result(OUTPUT, result)
