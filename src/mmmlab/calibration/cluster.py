@@ -1,7 +1,8 @@
 """The Dask cluster a study runs on: a scheduler named in params (or the environment), else a LocalCluster.
 
 The LocalCluster has one single-threaded worker process per core, BLAS and OpenMP held to one
-thread, no dashboard, and Dask's own monitoring slowed down (:data:`QUIET`). Only the driver writes files and MLflow; workers compute and return.
+thread, no dashboard, and Dask's own monitoring slowed down (:data:`QUIET`). Only the driver writes
+files and MLflow; workers compute and return.
 """
 
 from __future__ import annotations
