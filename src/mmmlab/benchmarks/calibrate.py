@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 from mmmlab.benchmarks import write_result
+from mmmlab.calibration.cluster import ONE_THREAD
 
 OUTPUT = "reports/benchmarks/calibrate.json"
 FITS = 12
 CEILING_LOOP = ("import time, numpy as np; a = np.random.default_rng(0).normal(size=(64, 64)) / 16; "
                 "x = np.ones(64); t = time.perf_counter()\n"
                 "for _ in range(1_500_000): x = np.tanh(a @ x)\nprint(time.perf_counter() - t)")
-ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 CONFIGS = {"1 worker, compile once": (1, False), "2 workers, compile once": (2, False),
            "2 workers, compile per fit": (2, True)}
 
