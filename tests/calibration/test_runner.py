@@ -24,6 +24,12 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers canno
 
 
 def square(task: Task) -> dict:
+    if task.payload.get("spin"):  # CPU work: the worker's CPU time counts it
+        end = time.process_time() + task.payload["spin"]
+        while time.process_time() < end:
+            pass
+    if task.payload.get("sleep"):  # waiting: wall time, no CPU
+        time.sleep(task.payload["sleep"])
     if task.payload.get("raise"):
         raise ValueError(f"fit {task.index} failed")
     marker = task.payload.get("die_once")
@@ -59,6 +65,15 @@ def test_every_task_gives_one_record_and_a_failure_is_recorded(client, tmp_path)
     assert records[3]["error"] == "ValueError: fit 3 failed" and "value" not in records[3]
     assert [records[i]["value"] for i in (0, 1, 2, 4, 5)] == [0, 1, 4, 16, 25]
     assert len({records[i]["pid"] for i in records if i != 3}) >= 1 and all(records[i]["seconds"] >= 0 for i in records)
+
+
+def test_a_record_holds_the_worker_s_cpu_seconds_beside_its_wall_seconds(client, tmp_path):
+    store = ResultStore(tmp_path / "study")
+    tasks = [Task("c", 0, {"spin": 0.5}), Task("c", 1, {"sleep": 0.5})]
+    run_tasks(client, tasks, square, store, lambda record: None)
+    spun, slept = store.records()
+    assert spun["cpu_seconds"] >= 0.5 and spun["seconds"] >= 0.5
+    assert slept["seconds"] >= 0.5 and slept["cpu_seconds"] < 0.25
 
 
 def test_a_worker_that_dies_is_replaced_and_its_task_rerun(client, tmp_path):

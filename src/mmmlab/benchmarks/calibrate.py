@@ -4,7 +4,9 @@ Each configuration runs ``mmmlab calibrate`` (the ``sbc_default`` study with ``F
 settings from params.yaml) in a fresh project folder and a fresh process: with 1 and 2 single-threaded workers,
 each compiling the model once and swapping data between fits, and with 2 workers compiling for every fit
 (``MMMLAB_COMPILE_EACH_FIT=1``). The wall time is the whole command's (cluster start, the driver's prior draws,
-the workers' compiles, the fits, the report); fits per hour = fits / wall. Beside them, the machine's own
+the workers' compiles, the fits, the report); fits per hour = fits / wall. ``cpu_s`` is the CPU time of the
+command and its workers together; ``cpu_s_outside_fits`` what is left of it after the workers' CPU time in the
+fits (start-up, compiles, prior draws, the driver's writing and logging, the report). Beside them, the machine's own
 ceiling: one single-threaded numeric loop timed alone and as two processes at once (``machine_two_processes``).
 
     python -m mmmlab.benchmarks calibrate      # writes reports/benchmarks/calibrate.json
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,18 +68,28 @@ def _measure(params_file: Path, workers: int, each_fit: bool) -> dict:
         env = {**os.environ, "MMMLAB_COMPILE_EACH_FIT": "1" if each_fit else "0",
                "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}"}
         command = [sys.executable, "-m", "mmmlab.cli", "calibrate", "--study", "sbc_default",
-                   "--set", f"calibrate.studies.sbc_default.fits={FITS}", "--set", f"calibrate.cluster.workers={workers}"]
-        t0 = time.perf_counter()
+                   "--set", f"calibrate.studies.sbc_default.fits={FITS}",
+                   "--set", f"calibrate.cluster.workers={workers}"]
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         if proc.returncode != 0:
             return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
         records = [json.loads(p.read_text()) for p in (Path(tmp) / "models/calibration/sbc_default").glob("fit-*.json")]
         seconds = [r["seconds"] for r in records if "seconds" in r]
+        cpu_fits = [r["cpu_seconds"] for r in records if "cpu_seconds" in r]
         return {"fits": len(records), "wall_s": wall, "fits_per_hour": 3600 * len(records) / wall,
                 "wall_s_per_fit": wall / len(records), "worker_s_per_fit_mean": sum(seconds) / len(seconds),
+                "worker_cpu_s_per_fit_mean": sum(cpu_fits) / len(cpu_fits), "cpu_s": cpu,
+                "cpu_s_outside_fits": cpu - sum(cpu_fits),
                 "gates_passed": sum(bool(r.get("gates_passed")) for r in records),
                 "summary": proc.stdout.strip().splitlines()[-1]}
+
+
+def _children_cpu() -> float:
+    """User and system CPU seconds of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _write(rows: list[dict], ceiling: dict) -> Path:

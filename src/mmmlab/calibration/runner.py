@@ -47,14 +47,16 @@ def guarded(work: Callable[[Task], dict], task: Task) -> dict:
     Returns
     -------
     dict
-        The record with ``index`` and ``seconds`` (the fit's wall time on the worker) added.
+        The record with ``index``, ``seconds`` (the fit's wall time on the worker) and ``cpu_seconds`` (the
+        worker process's CPU time meanwhile: below ``seconds`` when the worker waited for a core) added.
     """
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         record = work(task)
     except Exception as exc:  # a fit that fails is a result of the study, not a crash of it
         return failure(task, exc, time.perf_counter() - start)
-    return {"index": task.index, **record, "seconds": time.perf_counter() - start}
+    return {"index": task.index, **record, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu}
 
 
 def pending(tasks: Iterable[Task], store: ResultStore) -> list[Task]:
