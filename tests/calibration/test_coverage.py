@@ -33,15 +33,40 @@ def _records(hits: list[float], truth=1.0, estimate=1.5) -> pd.DataFrame:
                          "hit_94": hits, "width_94": 0.2})
 
 
+def _misses(hits: int, above: int, below: int) -> pd.DataFrame:
+    """100 fits of truth 1.0: ``hits`` intervals hold it (their estimates 0.8, below it), ``above`` miss
+    with the truth above the interval (estimate 0.5) and ``below`` with it below (estimate 1.5)."""
+    estimate = [0.8] * hits + [0.5] * above + [1.5] * below
+    return _records([1.0] * hits + [0.0] * (above + below), estimate=np.array(estimate))
+
+
 @pytest.mark.parametrize("hits, inside, verdict", [
     ([1.0] * 94 + [0.0] * 6, True, "calibrated: covers 94% at 94%"),
-    ([1.0] * 71 + [0.0] * 29, False, "intervals too narrow: covers 71% at 94%"),
+    ([1.0] * 71 + [0.0] * 29, False,
+     "biased upwards: covers 71% at 94%, the truth below the interval in 29 of 29 misses"),
 ])
 def test_coverage_against_its_band(hits, inside, verdict):
     row = coverage_table(_records(hits), levels=(0.94,)).iloc[0]
     assert row["fits"] == 100 and row["coverage"] == pytest.approx(sum(hits) / 100)
     assert bool(row["inside"]) is inside and row["verdict"] == verdict
     assert row["bias"] == pytest.approx(0.5) and row["relative_bias"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("hits, above, below, verdict", [
+    # misses 15 to 14: two-sided binomial p about 1, the intervals miss on both sides
+    (71, 15, 14, "intervals too narrow: covers 71% at 94%"),
+    (85, 15, 0, "biased downwards: covers 85% at 94%, the truth above the interval in 15 of 15 misses"),
+    # 12 of 15 on one side: p = 2 (C(15,12) + C(15,13) + C(15,14) + 1) / 2^15 = 0.035
+    (85, 3, 12, "biased upwards: covers 85% at 94%, the truth below the interval in 12 of 15 misses"),
+    # 11 of 15: p = 2 (1365 + 455 + 105 + 15 + 1) / 2^15 = 0.118, no evidence of a side
+    (85, 11, 4, "intervals too narrow: covers 85% at 94%"),
+])
+def test_below_the_band_misses_on_one_side_are_a_bias_on_both_sides_too_narrow(hits, above, below, verdict):
+    row = coverage_table(_misses(hits, above, below), levels=(0.94,)).iloc[0]
+    assert (row["truth_above"], row["truth_below"]) == (above, below)  # the hits' errors (all negative) not counted
+    assert not row["inside"] and row["verdict"] == verdict
+    bias = (hits * -0.2 + above * -0.5 + below * 0.5) / 100
+    assert row["bias"] == pytest.approx(bias)
 
 
 def test_intervals_that_always_cover_at_50_percent_are_too_wide():

@@ -3,19 +3,21 @@
 One fit gives, per quantity and level, whether its interval holds the true value, the interval's
 width and the error of its point estimate (:func:`interval_record`). Over ``n`` fits, a calibrated
 ``p`` interval holds the truth a Binomial(n, p) number of times; :func:`coverage_table` sets the
-observed share against that band and says, in words, what it means.
+observed share against that band and says, in words, what it means: below the band, intervals
+that miss on both sides are too narrow, and intervals that miss mostly on one side are biased.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from scipy.stats import binom, binomtest
 
 from mmmlab.bayes.summaries import hdi
 
 LEVELS = (0.5, 0.8, 0.94)
 BAND_PROB = 0.95
+SIDE_TEST = 0.05  # misses this lopsided or more (two-sided binomial test against half and half) mean a bias
 
 
 def interval_record(truth: float, draws: np.ndarray, levels=LEVELS) -> dict[str, float]:
@@ -70,8 +72,10 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per quantity and level: ``fits``, ``coverage``, ``band_lower``, ``band_upper``,
-        ``inside`` (the coverage lies in the band), ``mean_width``, ``bias`` (mean error),
-        ``relative_bias`` (mean error over the mean |truth|) and ``verdict`` in words.
+        ``inside`` (the coverage lies in the band), ``truth_above`` and ``truth_below`` (misses with
+        the truth above / below the interval, read from the sign of the error: the posterior mean lies
+        inside its interval), ``mean_width``, ``bias`` (mean error), ``relative_bias`` (mean error over
+        the mean |truth|) and ``verdict`` in words.
     """
     rows = []
     for quantity, group in records.groupby("quantity", sort=False):
@@ -82,20 +86,31 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
             n = len(group)
             coverage = float(group[f"hit_{tag}"].mean())
             lower, upper = binomial_band(n, level)
+            missed = group.loc[group[f"hit_{tag}"] == 0, "error"]
+            above, below = int((missed < 0).sum()), int((missed > 0).sum())
             rows.append({
                 "quantity": quantity, "level": level, "fits": n, "coverage": coverage,
                 "band_lower": lower, "band_upper": upper, "inside": lower <= coverage <= upper,
+                "truth_above": above, "truth_below": below,
                 "mean_width": float(group[f"width_{tag}"].mean()), "bias": bias,
                 "relative_bias": bias / scale if scale > 0 else np.nan,
-                "verdict": coverage_words(coverage, level, lower, upper),
+                "verdict": coverage_words(coverage, level, lower, upper, above, below),
             })
     return pd.DataFrame(rows)
 
 
-def coverage_words(coverage: float, level: float, lower: float, upper: float) -> str:
-    """``calibrated`` inside the band; else which way the intervals miss, with the numbers."""
+def coverage_words(coverage: float, level: float, lower: float, upper: float, above: int = 0,
+                   below: int = 0) -> str:
+    """``calibrated`` inside the band; else which way the intervals miss, with the numbers.
+
+    Below the band, misses with the truth mostly on one side (``above`` against ``below``, a two-sided
+    binomial test at :data:`SIDE_TEST`) say the posterior is biased; misses on both sides, too narrow.
+    """
     said = f"covers {coverage:.0%} at {level:.0%}"
     if coverage < lower:
+        if above + below and binomtest(above, above + below).pvalue < SIDE_TEST:
+            way, side, count = ("downwards", "above", above) if above > below else ("upwards", "below", below)
+            return f"biased {way}: {said}, the truth {side} the interval in {count} of {above + below} misses"
         return f"intervals too narrow: {said}"
     if coverage > upper:
         return f"intervals too wide: {said}"

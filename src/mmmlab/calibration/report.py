@@ -118,7 +118,8 @@ def _coverage(study: StudySpec, records, figures, tables, threshold: float):
     part = Part("coverage", "2. Coverage against the simulator's truth")
     part.text("Each dataset comes from the simulator with its own seed (and varied true parameters); each method's "
               "intervals are checked against the truth. A calibrated p interval holds the truth in a share of fits "
-              "inside the binomial 95% band around p; below it the intervals are too narrow, above it too wide.")
+              "inside the binomial 95% band around p; below it the intervals are biased when they miss mostly on one "
+              "side of the truth (a binomial test at 5%), too narrow when they miss on both; above it, too wide.")
     long = summary.coverage_records(records)
     table = summary.coverage_tables(long) if not long.empty else pd.DataFrame()
     if table.empty:
