@@ -55,6 +55,16 @@ def test_the_workers_run_without_dask_s_profiler_and_with_a_slow_system_monitor(
     assert set(client.run(settings).values()) == {(False, "5s")}
 
 
+def test_a_ctrl_c_reaching_the_workers_leaves_them_running_for_the_driver_to_close(client, tmp_path):
+    pids = client.run(os.getpid)  # worker address -> process id
+    for pid in pids.values():
+        os.kill(pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches every process of the command
+    time.sleep(1.0)
+    assert client.run(os.getpid) == pids  # the same processes (a worker that died would be replaced)
+    store = ResultStore(tmp_path / "study")
+    assert run_tasks(client, [Task("i", i, {}) for i in range(2)], square, store, lambda record: None) == 2
+
+
 def test_every_task_gives_one_record_and_a_failure_is_recorded(client, tmp_path):
     store = ResultStore(tmp_path / "study")
     tasks = [Task("s", i, {"raise": i == 3}) for i in range(6)]

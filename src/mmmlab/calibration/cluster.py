@@ -1,14 +1,17 @@
 """The Dask cluster a study runs on: a scheduler named in params (or the environment), else a LocalCluster.
 
 The LocalCluster has one single-threaded worker process per core, BLAS and OpenMP held to one
-thread, no dashboard, and Dask's own monitoring slowed down (:data:`QUIET`). Only the driver writes
-files and MLflow; workers compute and return.
+thread, no dashboard, and Dask's own monitoring slowed down (:data:`QUIET`). Its workers ignore
+Ctrl-C, which a terminal sends to every process of the command: the driver stops the study and
+closes the cluster. Only the driver writes files and MLflow; workers compute and return.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +42,20 @@ class OwnCompileFolder(WorkerPlugin):
         worker_compiledir(COMPILE_SLOTS)
 
 
+class DriverStops(WorkerPlugin):
+    """A Dask worker plugin: the worker ignores SIGINT (Ctrl-C), so only the driver reacts to it.
+
+    Without it a Ctrl-C at the terminal also reaches each local worker process, which dies printing
+    Dask's traceback while the driver is still closing the study.
+    """
+
+    name = "mmmlab-driver-stops"
+
+    def setup(self, worker) -> None:
+        if threading.current_thread() is threading.main_thread():  # a worker thread cannot set handlers
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def dask_client(spec: CalibrateSpec) -> Iterator:
     """A ``distributed.Client`` for the study; a LocalCluster is started here and closed on the way out.
@@ -66,4 +83,5 @@ def dask_client(spec: CalibrateSpec) -> Iterator:
                        silence_logs=logging.ERROR, env=ONE_THREAD) as cluster,
           Client(cluster) as client):
         client.register_plugin(OwnCompileFolder())
+        client.register_plugin(DriverStops())
         yield client
