@@ -59,14 +59,17 @@ def test_sbc_verdicts_with_and_without_the_failed_gates():
 
 
 def test_coverage_tables_per_method_and_subset():
-    intervals = {"decay.TV": {"truth": 0.5, "estimate": 0.6, "error": 0.1, "hit_94": 1.0, "width_94": 0.3}}
-    missed = {"decay.TV": {"truth": 0.5, "estimate": 0.9, "error": 0.4, "hit_94": 0.0, "width_94": 0.1}}
+    intervals = {"decay.TV": {"truth": 0.5, "estimate": 0.6, "error": 0.1, "hit_94": 1.0, "above_94": 0.0,
+                              "width_94": 0.3}}
+    missed = {"decay.TV": {"truth": 0.5, "estimate": 0.9, "error": 0.4, "hit_94": 0.0, "above_94": 0.0,
+                           "width_94": 0.1}}
     records = [{"index": i, "gates_passed": i < 3, "intervals": {"fit": intervals if i < 3 else missed}}
                for i in range(5)]
     table = coverage_tables(coverage_records(records)).set_index("subset")
     assert table.loc["all fits", "coverage"] == pytest.approx(3 / 5)
     assert table.loc["gates passed", "coverage"] == pytest.approx(1.0)
     assert table.loc["all fits", "bias"] == pytest.approx((3 * 0.1 + 2 * 0.4) / 5)
+    assert (table.loc["all fits", "truth_above"], table.loc["all fits", "truth_below"]) == (0, 2)
     fig = coverage_against_nominal(table.reset_index().query("subset == 'all fits'"), "coverage")
     assert len(fig.axes) == 1
 

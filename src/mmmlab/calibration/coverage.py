@@ -34,17 +34,21 @@ def interval_record(truth: float, draws: np.ndarray, levels=LEVELS) -> dict[str,
     -------
     dict
         ``truth``, ``estimate`` (posterior mean), ``error`` (estimate - truth), and per level ``p``
-        (as a percentage, e.g. 94): ``hit_94`` (1.0 when ``lower <= truth <= upper``) and ``width_94``.
+        (as a percentage, e.g. 94) the fields of :func:`interval_fields`.
     """
     flat = np.asarray(draws, dtype=float).reshape(-1)
     estimate = float(flat.mean())
     out = {"truth": float(truth), "estimate": estimate, "error": estimate - float(truth)}
     for level in levels:
-        lower, upper = hdi(flat, level)
-        tag = level_tag(level)
-        out[f"hit_{tag}"] = float(lower <= truth <= upper)
-        out[f"width_{tag}"] = float(upper - lower)
+        out |= interval_fields(truth, *hdi(flat, level), level_tag(level))
     return out
+
+
+def interval_fields(truth: float, lower: float, upper: float, tag: str) -> dict[str, float]:
+    """Whether one interval holds the truth: ``hit_<tag>`` (1.0 when ``lower <= truth <= upper``),
+    ``above_<tag>`` (1.0 when the truth lies above it) and ``width_<tag>``."""
+    return {f"hit_{tag}": float(lower <= truth <= upper), f"above_{tag}": float(truth > upper),
+            f"width_{tag}": float(upper - lower)}
 
 
 def level_tag(level: float) -> str:
@@ -73,8 +77,7 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     pandas.DataFrame
         One row per quantity and level: ``fits``, ``coverage``, ``band_lower``, ``band_upper``,
         ``inside`` (the coverage lies in the band), ``truth_above`` and ``truth_below`` (misses with
-        the truth above / below the interval, read from the sign of the error: the posterior mean lies
-        inside its interval), ``mean_width``, ``bias`` (mean error), ``relative_bias`` (mean error over
+        the truth above / below the interval), ``mean_width``, ``bias`` (mean error), ``relative_bias`` (mean error over
         the mean |truth|) and ``verdict`` in words.
     """
     rows = []
@@ -86,8 +89,9 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
             n = len(group)
             coverage = float(group[f"hit_{tag}"].mean())
             lower, upper = binomial_band(n, level)
-            missed = group.loc[group[f"hit_{tag}"] == 0, "error"]
-            above, below = int((missed < 0).sum()), int((missed > 0).sum())
+            missed = group[f"hit_{tag}"] == 0
+            above = int((missed & (group[f"above_{tag}"] == 1)).sum())
+            below = int(missed.sum()) - above
             rows.append({
                 "quantity": quantity, "level": level, "fits": n, "coverage": coverage,
                 "band_lower": lower, "band_upper": upper, "inside": lower <= coverage <= upper,

@@ -24,7 +24,7 @@ import pandas as pd
 
 from mmmlab import bayes
 from mmmlab.bayes.sampling import attempts_record, until_gates_pass
-from mmmlab.calibration.coverage import interval_record
+from mmmlab.calibration.coverage import interval_fields, interval_record, level_tag
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
 from mmmlab.config import GENERATED_COLUMNS, data_spec, fit_spec, simulation_spec
@@ -230,11 +230,11 @@ def _recovered(context: CoverageContext, dataset: Dataset, truth: Truth) -> dict
     spec = recovery_spec(context.params)
     result = recover(dataset, spec)
     estimates = result.channel_estimates()
-    tag = f"{round(spec.level * 100):d}"
+    tag = level_tag(spec.level)
     out = {}
     for row in estimates.itertuples():
         true = truth.channels[row.channel][row.parameter]
         out[f"{row.parameter} ({row.channel})"] = {
             "truth": true, "estimate": float(row.estimate), "error": float(row.estimate) - true,
-            f"hit_{tag}": float(row.lower <= true <= row.upper), f"width_{tag}": float(row.upper - row.lower)}
+            **interval_fields(true, float(row.lower), float(row.upper), tag)}
     return out
