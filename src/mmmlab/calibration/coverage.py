@@ -77,8 +77,8 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     pandas.DataFrame
         One row per quantity and level: ``fits``, ``coverage``, ``band_lower``, ``band_upper``,
         ``inside`` (the coverage lies in the band), ``truth_above`` and ``truth_below`` (misses with
-        the truth above / below the interval), ``mean_width``, ``bias`` (mean error), ``relative_bias`` (mean error over
-        the mean |truth|) and ``verdict`` in words.
+        the truth above / below the interval), ``mean_width``, ``bias`` (mean error),
+        ``relative_bias`` (mean error over the mean |truth|) and ``verdict`` in words.
     """
     rows = []
     for quantity, group in records.groupby("quantity", sort=False):
@@ -103,8 +103,7 @@ def coverage_table(records: pd.DataFrame, levels=LEVELS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def coverage_words(coverage: float, level: float, lower: float, upper: float, above: int = 0,
-                   below: int = 0) -> str:
+def coverage_words(coverage: float, level: float, lower: float, upper: float, above: int, below: int) -> str:
     """``calibrated`` inside the band; else which way the intervals miss, with the numbers.
 
     Below the band, misses with the truth mostly on one side (``above`` against ``below``, a two-sided
