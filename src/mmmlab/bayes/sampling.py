@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mmmlab import interrupts
+from mmmlab.bayes import callbacks
 from mmmlab.bayes.build import quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.lift import add_lift_likelihood
@@ -235,9 +236,10 @@ def compiled_once() -> Iterator[None]:
     ``mmm.fit`` compiles through ``pm.sample``, which calls ``nutpie.compile_pymc_model`` on a model
     it rebuilds from ``mmm`` at every call; a rerun samples that same model on the same data with
     other settings (draws, tuning, seed, target_accept are arguments of ``nutpie.sample``, not of
-    the compile), so compiling it again only repeats the work (about 10 s of Numba, which cannot
-    cache nutpie's log-density callback). The first compile is kept per set of compile arguments
-    and the value variables' names; the function is restored after the block.
+    the compile), so compiling it again only repeats the work. The first compile is kept per set of
+    compile arguments and the value variables' names; nutpie's C callbacks come from the disk cache
+    when they can (:func:`mmmlab.bayes.callbacks.compile_pymc_model`). The function is restored
+    after the block.
 
     Yields
     ------
@@ -250,7 +252,7 @@ def compiled_once() -> Iterator[None]:
     def once(model, **kwargs):
         key = (tuple(v.name for v in model.value_vars), repr(sorted(kwargs.items())))
         if key not in compiled:
-            compiled[key] = compile_model(model, **kwargs)
+            compiled[key] = callbacks.compile_pymc_model(compile_model, model, **kwargs)
         return compiled[key]
 
     nutpie.compile_pymc_model = once
