@@ -18,7 +18,9 @@ coefficients trade against both. The sampler then needs small steps and deep tre
   point) ``means`` diverges more;
 - ``sampler_linear``: the control (and Fourier) coefficients as standard normals through their
   Gaussian conditional given everything else, ``gamma = m + L z`` (prior approximated by a normal
-  of its mean and variance), with ``log |det L|`` added;
+  of its mean and variance), with ``log |det L|`` added; ``L`` comes from an eigen-decomposition of
+  the data's part of the conditional precision, computed once per dataset (:func:`linear_data`: the
+  sampled model's ``pm.Data``), so an evaluation has no factorisation to do;
 - per channel of a Hill saturation with positive priors, in place of its slope ``s`` and
   half-saturation point ``k``: ``sampler_hill_slope``, ``z`` with ``s = softplus(z)`` (like log ``s``
   below 1, like ``s`` above: where the data inform a curve, its curvature in log ``s`` and log ``k``
@@ -50,7 +52,6 @@ from pymc.model.transform.optimization import freeze_dims_and_data
 from pymc_marketing.mmm import MMM
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.rewriting.utils import rewrite_graph
-from pytensor.tensor.slinalg import cholesky, solve_triangular
 
 from mmmlab.errors import UserInputError
 
@@ -102,7 +103,7 @@ def level_model(model: pm.Model, scale: str, coordinates: str = "level", hill: H
             raise UserInputError(f"{key}: the level geometry needs a positive prior here (HalfNormal, Gamma, "
                                  "LogNormal, ...); use it, or set fit.sampler.geometry: plain")
     values = {name: model.rvs_to_values[rv] for name, rv in rvs.items()}
-    linear = [n for n in LINEAR if n in rvs and model.rvs_to_transforms.get(rvs[n]) is None]
+    linear = linear_coefficients(model)
     dims = model.named_vars_to_dims
     if hill is not None and not all(isinstance(model.rvs_to_transforms.get(rvs.get(n)), LogTransform)
                                     for n in (hill.slope, hill.kappa)):
@@ -118,9 +119,8 @@ def level_model(model: pm.Model, scale: str, coordinates: str = "level", hill: H
         level, level_jacobian = LEVELS[coordinates](model, values[INTERCEPT], values[scale], replace)
         replace |= level
         log_jacobian = log_jacobian + level_jacobian
-        if linear and SIGMA in rvs:
-            coefficients, linear_jacobian = _linear_block(model, [values[n] for n in linear],
-                                                          [rvs[n] for n in linear], replace)
+        if linear:
+            coefficients, linear_jacobian = _linear_block(model, [values[n] for n in linear], replace)
             replace |= coefficients
             log_jacobian = log_jacobian + linear_jacobian
         # pytensor differentiates tensors, not named-dimension graphs: lower those first
@@ -190,40 +190,100 @@ def _scaled(model: pm.Model, intercept, scale, replace: dict, log_intercept, log
 LEVELS = {"level": _ratio_level, "means": _mean_level}
 
 
-def _linear_block(model: pm.Model, values: list, rvs: list, replace: dict) -> tuple[dict, object]:
-    """The linear coefficients as ``m + L z`` from standard-normal ``z``, and ``log |det L|``."""
-    mu = model.replace_rvs_by_values([model[MU]])[0]
+def linear_coefficients(model: pm.Model) -> list[str]:
+    """The coefficients the ``level`` geometry samples through their Gaussian conditional (:data:`LINEAR`
+    present without a transform, and a Normal likelihood's ``y_sigma``); empty when there are none."""
+    rvs = {rv.name: rv for rv in model.free_RVs}
+    if SIGMA not in rvs:
+        return []
+    return [n for n in LINEAR if n in rvs and model.rvs_to_transforms.get(rvs[n]) is None]
+
+
+def linear_prior(model: pm.Model) -> tuple[np.ndarray, np.ndarray]:
+    """The prior mean and standard deviation of each :func:`linear_coefficients` value, flat, from
+    :data:`PRIOR_MOMENT_DRAWS` draws (fixed seeds: the same numbers for every model with these priors)."""
+    draws = [np.reshape(pm.draw(model[name], draws=PRIOR_MOMENT_DRAWS, random_seed=j), (PRIOR_MOMENT_DRAWS, -1))
+             for j, name in enumerate(linear_coefficients(model))]
+    prior = np.concatenate(draws, axis=1)
+    return prior.mean(axis=0), prior.std(axis=0)
+
+
+def linear_data(model: pm.Model, spread: np.ndarray) -> dict[str, np.ndarray]:
+    """What the conditional of the linear coefficients needs from the data, computed once per dataset.
+
+    The design ``D`` (the mean's response to each coefficient; a function of the data only) and the
+    eigen-decomposition ``V diag(lam) V'`` of ``W'W``, ``W = D * spread``, as the sampled model's
+    ``pm.Data`` ``sampler_linear_design``, ``sampler_linear_eigenvalues``, ``sampler_linear_basis``:
+    a model compiled on one dataset refits another by swapping them with the rest of its data.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        pymc-marketing's built model on the dataset.
+    spread : numpy.ndarray
+        :func:`linear_prior`'s standard deviations.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+    """
+    values = [model.rvs_to_values[model[name]] for name in linear_coefficients(model)]
+    design = np.asarray(_design(model, values).eval(), dtype=float)
+    whitened = design * spread
+    eigenvalues, basis = np.linalg.eigh(whitened.T @ whitened)
+    return {PREFIX + "linear_design": design, PREFIX + "linear_eigenvalues": eigenvalues,
+            PREFIX + "linear_basis": basis}
+
+
+def _split(model: pm.Model, values: list, flat) -> dict:
+    """The flat vector ``flat`` cut into the value variables ``values``, each shaped and named by dimension."""
     sizes = [int(np.prod([len(model.coords[d]) for d in v.type.dims])) for v in values]
     at = np.cumsum([0, *sizes])
+    return {v: ptx.as_xtensor(flat[a:b].reshape(tuple(len(model.coords[d]) for d in v.type.dims)), dims=v.type.dims)
+            for v, a, b in zip(values, at[:-1], at[1:])}
 
-    def split(flat):
-        return {v: ptx.as_xtensor(flat[a:b].reshape(tuple(len(model.coords[d]) for d in v.type.dims)),
-                                  dims=v.type.dims) for v, a, b in zip(values, at[:-1], at[1:])}
 
-    k = int(at[-1])
-    rest = _replaced(mu, {**replace, **split(pt.zeros((k,)))}).values
-    # the design: the mean's response to each coefficient, every other value at 0 (a function of the data only)
+def _design(model: pm.Model, values: list):
+    """The mean's response to each linear coefficient, every other value at 0: a graph of the data only."""
+    mu = model.replace_rvs_by_values([model[MU]])[0]
+    k = sum(int(np.prod([len(model.coords[d]) for d in v.type.dims])) for v in values)
     others = {v: _filled(model, v, 0.0) for v in model.value_vars if v not in values}
-    base = _replaced(mu, {**others, **split(pt.zeros((k,)))}).values
-    design = pt.stack([_replaced(mu, {**others, **split(pt.eye(k)[j])}).values - base for j in range(k)], axis=1)
+    base = _replaced(mu, {**others, **_split(model, values, pt.zeros((k,)))}).values
+    return pt.stack([_replaced(mu, {**others, **_split(model, values, pt.eye(k)[j])}).values - base
+                     for j in range(k)], axis=1)
 
-    draws = [np.reshape(pm.draw(rv, draws=PRIOR_MOMENT_DRAWS, random_seed=j), (PRIOR_MOMENT_DRAWS, -1))
-             for j, rv in enumerate(rvs)]
-    prior = np.concatenate(draws, axis=1)
-    centre, spread = prior.mean(axis=0), prior.std(axis=0)
 
+def _linear_block(model: pm.Model, values: list, replace: dict) -> tuple[dict, object]:
+    """The linear coefficients as ``m + L z`` from standard-normal ``z``, and ``log |det L|``.
+
+    With the prior approximated by a normal of centre ``c`` and spread ``s`` and ``W = D s``, the
+    coefficients given everything else are ``c + s w``, ``w`` normal with precision
+    ``P = W'W / sigma^2 + I = V diag(d) V'``, ``d = lam / sigma^2 + 1`` (:func:`linear_data`): ``w = V (diag(1/d) V't
+    + diag(d^-1/2) z)``, so ``L L' = P^-1`` with elementwise work per evaluation, no factorisation.
+    """
+    twin = pm.modelcontext(None)
+    centre, spread = linear_prior(model)
+    k = len(centre)
+    twin.add_coord(PREFIX + "coefficient", range(k))
+    twin.add_coord(PREFIX + "eigenvector", range(k))
+    mu_dims = model.named_vars_to_dims[MU]
+    data = linear_data(model, spread)
+    design = pm.Data(PREFIX + "linear_design", data[PREFIX + "linear_design"], dims=(*mu_dims, PREFIX + "coefficient"))
+    eigenvalues = pm.Data(PREFIX + "linear_eigenvalues", data[PREFIX + "linear_eigenvalues"],
+                          dims=(PREFIX + "eigenvector",))
+    basis = pm.Data(PREFIX + "linear_basis", data[PREFIX + "linear_basis"],
+                    dims=(PREFIX + "coefficient", PREFIX + "eigenvector"))
+
+    mu = model.replace_rvs_by_values([model[MU]])[0]
+    rest = _replaced(mu, {**replace, **_split(model, values, pt.zeros((k,)))}).values
     sigma = _replaced(model.replace_rvs_by_values([model[SIGMA]])[0], replace).values
     observed = model.rvs_to_values[model.observed_RVs[0]].values
     whitened = design * spread
-    precision = pt.dot(whitened.T, whitened) / sigma**2 + pt.eye(k)
-    chol = cholesky(precision, lower=True)
-    target = pt.dot(whitened.T, observed - rest - pt.dot(design, centre)) / sigma**2
-    pm.modelcontext(None).add_coord(PREFIX + "coefficient", range(k))
+    precision = eigenvalues / sigma**2 + 1.0  # d
+    target = pt.dot(basis.T, pt.dot(whitened.T, observed - rest - pt.dot(design, centre))) / sigma**2
     z = _flat("linear", (PREFIX + "coefficient",)).values
-    w = solve_triangular(chol, solve_triangular(chol, target, lower=True) + z, lower=True, trans="T")
-    coefficients = centre + spread * w
-    log_jacobian = np.log(spread).sum() - pt.log(pt.diag(chol)).sum()
-    return split(coefficients), log_jacobian
+    w = pt.dot(basis, target / precision + z / pt.sqrt(precision))
+    return _split(model, values, centre + spread * w), np.log(spread).sum() - 0.5 * pt.log(precision).sum()
 
 
 def _flat(name: str, dims: tuple):

@@ -6,7 +6,8 @@ sampling one short fit (2-7 s single-threaded). :class:`CompiledFit` builds the 
 ``mmmlab fit`` does (:func:`mmmlab.bayes.build_mmm`, then pymc-marketing's ``build_model``),
 compiles it once with nutpie and fits each new dataset by replacing the values of the model's
 ``pm.Data`` containers in the compiled model (nutpie's ``with_data``): ``target_data``,
-``channel_data``, ``control_data``, and pymc-marketing's ``channel_scale`` and ``target_scale``.
+``channel_data``, ``control_data``, pymc-marketing's ``channel_scale`` and ``target_scale``, and
+the level geometry's design of the control coefficients (:func:`mmmlab.bayes.geometry.linear_data`).
 In one process the same seed then gives the very draws of a model built and compiled afresh on
 those data. Across processes it need not: Numba code loaded from the cache and code compiled
 afresh can differ in the last bit, which the sampler's trajectories amplify into other (equally
@@ -35,6 +36,7 @@ import xarray as xr
 
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
+from mmmlab.bayes.geometry import PREFIX, linear_data, linear_prior
 from mmmlab.bayes.sampling import all_draws, build, generated_source_kept
 from mmmlab.config.fit import FitSpec, Geometry, Sampler, SamplerSpec
 from mmmlab.errors import UserInputError
@@ -45,6 +47,7 @@ STRUCTURE = ("channel_columns", "control_columns", "yearly_seasonality", "adstoc
 EACH_FIT_ENV = "MMMLAB_COMPILE_EACH_FIT"  # "1": compile for every fit (the calibration benchmark's baseline)
 CONTRIBUTIONS = "channel_contribution_original_scale"  # per period and channel, in sales
 MU = "mu"  # the likelihood's mean per period, on pymc-marketing's scale
+LINEAR_DESIGN = PREFIX + "linear_design"  # the level geometry's pm.Data computed from each dataset (linear_data)
 
 PRIOR_DRAWS = 1000  # prior draws a compiled model keeps, to measure how much each fit narrowed its parameters
 KEPT_MODELS = 4  # compiled models a worker keeps: one per arm of a study (and structure of its datasets)
@@ -193,7 +196,14 @@ class CompiledFit:
         if scales == "base":
             values |= self.scales
         read = {var.name for var in self.compiled.shared_var_keys}
+        if LINEAR_DESIGN in read:  # the level geometry's data: from the design's controls, not the scales
+            values |= linear_data(fresh.model, self.linear_spread)
         return {name: value for name, value in values.items() if name in read}
+
+    @cached_property
+    def linear_spread(self) -> np.ndarray:
+        """The prior spreads the level geometry's linear block is whitened by (:func:`mmmlab.bayes.geometry.linear_prior`)."""
+        return linear_prior(self.mmm.model)[1]
 
     def sample(self, y, seed: int, design: Design | None = None, scales: Literal["base", "data"] = "base",
                sampler: SamplerSpec | None = None) -> xr.DataTree:
