@@ -202,7 +202,8 @@ class CompiledFit:
 
     @cached_property
     def linear_spread(self) -> np.ndarray:
-        """The prior spreads the level geometry's linear block is whitened by (:func:`mmmlab.bayes.geometry.linear_prior`)."""
+        """The prior spreads that whiten the level geometry's linear block
+        (:func:`mmmlab.bayes.geometry.linear_prior`)."""
         return linear_prior(self.mmm.model)[1]
 
     def sample(self, y, seed: int, design: Design | None = None, scales: Literal["base", "data"] = "base",
