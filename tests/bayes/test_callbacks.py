@@ -1,5 +1,6 @@
 """nutpie's C callbacks from PyTensor's disk cache: the same log-density, gradient and stored values as
-nutpie's own compile, loaded from disk the second time, and nutpie's own compile where they cannot be cached."""
+nutpie's own compile, with data constants or swapped, loaded from disk the second time, and nutpie's own
+compile where they cannot be cached."""
 
 import ctypes
 
@@ -15,17 +16,20 @@ DOUBLE = ctypes.POINTER(ctypes.c_double)
 
 
 def _model(data: str) -> pm.Model:
-    """A small regression whose data are constants (``"constant"``) or ``pm.Data`` (``"shared"``)."""
+    """A small regression whose data are constants (``"constant"``), ``pm.Data`` (``"shared"``) or integer
+    ``pm.Data`` (``"integer"``)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=30)
     y = 1.0 + 2.0 * x + rng.normal(scale=0.5, size=30)
     with pm.Model() as model:
-        xs = pm.Data("x", x) if data == "shared" else x
+        xs = x if data == "constant" else pm.Data("x", x if data == "shared" else np.arange(30))
+        controls = rng.normal(size=(30, 2))  # a second array, of another shape, in second place
+        zs = controls if data == "constant" else pm.Data("z", controls)
         a = pm.Normal("a", 0, 2)
         b = pm.Normal("b", 0, 2)
         sigma = pm.HalfNormal("sigma", 1)
         pm.Deterministic("slope_over_sigma", b / sigma)
-        pm.Normal("y", a + b * xs, sigma, observed=y)
+        pm.Normal("y", a + b * xs + zs @ np.array([0.5, -1.0]), sigma, observed=y)
     return model
 
 
@@ -50,27 +54,43 @@ def _expanded(compiled, x: np.ndarray) -> np.ndarray:
 POINTS = np.random.default_rng(1).normal(size=(5, 3))
 
 
-def test_cached_callbacks_compute_what_nutpie_s_own_compute_and_load_from_disk_the_second_time():
-    model = _model("constant")
+@pytest.mark.parametrize("data", ["constant", "shared"])
+def test_cached_callbacks_compute_what_nutpie_s_own_compute_and_load_from_disk_the_second_time(data):
+    model = _model(data)
     own = nutpie.compile_pymc_model(model)
     first = callbacks.compile_pymc_model(nutpie.compile_pymc_model, model)
     second = callbacks.compile_pymc_model(nutpie.compile_pymc_model, model)
     assert second.compiled_logp_func.cache_hits == 1 and second.compiled_expand_func.cache_hits == 1
-    for compiled in (first, second):
-        for x in POINTS:
-            logp, grad = _logp_and_grad(compiled, x)
-            own_logp, own_grad = _logp_and_grad(own, x)
-            assert logp == pytest.approx(own_logp, rel=1e-12)
-            np.testing.assert_allclose(grad, own_grad, rtol=1e-12)
-            np.testing.assert_allclose(_expanded(compiled, x), _expanded(own, x), rtol=1e-12)
+    _same_values(first, own)
+    _same_values(second, own)
     # and against PyTensor's own log-density (nutpie's value order is the model's value variables')
     logp_fn = model.compile_logp()
     point = dict(zip([v.name for v in model.value_vars], POINTS[0]))
     assert _logp_and_grad(second, POINTS[0])[0] == pytest.approx(float(logp_fn(point)), rel=1e-10)
 
 
-def test_a_model_with_data_containers_is_compiled_by_nutpie_as_it_is():
-    compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, _model("shared"))
+def test_cached_callbacks_read_swapped_data_as_nutpie_s_own_read_them():
+    model = _model("shared")
+    rng = np.random.default_rng(7)
+    other = {"x": rng.normal(size=30), "z": rng.normal(size=(30, 2))}
+    own = nutpie.compile_pymc_model(model).with_data(**other)
+    cached = callbacks.compile_pymc_model(nutpie.compile_pymc_model, model).with_data(**other)
+    _same_values(cached, own)
+    assert _logp_and_grad(cached, POINTS[0])[0] != pytest.approx(
+        _logp_and_grad(nutpie.compile_pymc_model(model), POINTS[0])[0], rel=1e-6)  # the swap changed the density
+
+
+def _same_values(compiled, own) -> None:
+    for x in POINTS:
+        logp, grad = _logp_and_grad(compiled, x)
+        own_logp, own_grad = _logp_and_grad(own, x)
+        assert logp == pytest.approx(own_logp, rel=1e-12)
+        np.testing.assert_allclose(grad, own_grad, rtol=1e-12)
+        np.testing.assert_allclose(_expanded(compiled, x), _expanded(own, x), rtol=1e-12)
+
+
+def test_integer_data_are_compiled_by_nutpie_as_they_are():
+    compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, _model("integer"))
     assert isinstance(compiled.compiled_logp_func._cache, NullCache)
     assert np.isfinite(_logp_and_grad(compiled, POINTS[0])[0])
 

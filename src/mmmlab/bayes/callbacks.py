@@ -1,14 +1,16 @@
-"""nutpie's C callbacks for a model whose data are constants, kept in PyTensor's Numba disk cache.
+"""nutpie's C callbacks kept in PyTensor's Numba disk cache, not compiled again in every process.
 
 nutpie compiles a model in two steps: PyTensor turns the log-density, its gradient and the
 expansion to stored variables into Numba functions (cached on disk by PyTensor), then nutpie wraps
-each in a C callback with ``numba.cfunc``. Its wrappers are closures over the wrapped function, so
-Numba compiles them again in every process: about 5 s of the fit stage's 8 s compile, with the
-wrapped functions loaded from disk. :func:`compile_pymc_model` compiles the same callbacks from
-source registered under a key made from PyTensor's own cache key of the wrapped function, so a
-second process loads them (0.1 s). Only a model whose data are constants (the fit stage samples one:
-pymc-marketing freezes the data) has callbacks that do not close over data arrays; any other model,
-or one whose functions PyTensor cannot cache, is compiled by nutpie as it is.
+each in a C callback with ``numba.cfunc``. Its wrappers are closures over the wrapped function and
+the data arrays, so Numba compiles them again in every process: about 5 s of the fit stage's 8 s
+compile, with the wrapped functions loaded from disk. :func:`compile_pymc_model` compiles the same
+callbacks from source registered under a key made from PyTensor's own cache key of the wrapped
+function, so another process loads them (0.1 s). The source holds no data: a model with ``pm.Data``
+(calibration's, whose data nutpie swaps) reads each array through the pointer, size and shape nutpie
+keeps in its ``user_data`` record, as nutpie's own wrappers do, so one compile serves every dataset.
+A model whose functions PyTensor cannot cache, or whose data are not float64 arrays, is compiled by
+nutpie as it is.
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
-from pytensor.compile.sharedvalue import SharedVariable
+from numba import types
+from numba.core.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-# nutpie's callbacks (nutpie.compile_pymc) with the sizes written in: the same return codes
+# nutpie's callbacks (nutpie.compile_pymc) with the sizes written in: the same return codes. {data} builds
+# the wrapped function's data arguments from nutpie's user_data record, viewed as unsigned 64-bit words
 LOGP_SOURCE = """
 def logp_callback(dim, x_, out_, logp_, user_data_):
     if dim != {n_dim}:
         return -1
     try:
+{data}
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_dim},))
         logp = numba.carray(logp_, ())
-        logp_val, grad = inner(x)
+        logp_val, grad = inner(x{arguments})
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -48,9 +53,10 @@ def expand_callback(dim, expanded, x_, out_, user_data_):
     if expanded != {n_expanded}:
         return -1
     try:
+{data}
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_expanded},))
-        (values,) = inner(x)
+        (values,) = inner(x{arguments})
         out[...] = values
     except Exception:
         return -2
@@ -58,14 +64,24 @@ def expand_callback(dim, expanded, x_, out_, user_data_):
 """
 
 
+@intrinsic
+def float64_at(typingctx, address):
+    """The float64 pointer at an integer address (a data pointer nutpie keeps in ``user_data``)."""
+    signature = types.CPointer(types.float64)(address)
+
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+    return signature, codegen
+
+
 class NotCacheable(Exception):
-    """The model's callbacks close over data, or PyTensor could not cache the function they wrap."""
+    """PyTensor could not cache the function the callbacks wrap, or the data are not float64 arrays."""
 
 
 def compile_pymc_model(compile_model, model, **kwargs):
-    """``compile_model(model, **kwargs)`` (nutpie's ``compile_pymc_model``) with disk-cached callbacks
-    when the model's data are constants; otherwise, or when PyTensor could not cache the wrapped
-    functions, nutpie's own compile.
+    """``compile_model(model, **kwargs)`` (nutpie's ``compile_pymc_model``) with disk-cached callbacks;
+    nutpie's own compile when PyTensor could not cache the wrapped functions or the data are not float64.
 
     Parameters
     ----------
@@ -80,7 +96,7 @@ def compile_pymc_model(compile_model, model, **kwargs):
     -------
     nutpie.compile_pymc.CompiledPyMCModel
     """
-    if any(isinstance(v, SharedVariable) for v in model.data_vars) or kwargs.get("backend", "numba") != "numba":
+    if kwargs.get("backend", "numba") != "numba":
         return compile_model(model, **kwargs)
     try:
         with _callbacks_from_cached_source():
@@ -99,12 +115,14 @@ def _callbacks_from_cached_source():
 
     def logp(n_dim, logp_fn, user_data, shared_keys, shared_data):
         _, signature = factories[0](n_dim, logp_fn, user_data, shared_keys, shared_data)
-        return _cached_source(LOGP_SOURCE.format(n_dim=n_dim), "logp_callback", logp_fn, shared_keys), signature
+        source = LOGP_SOURCE.format(n_dim=n_dim, **_data_source(user_data, shared_keys, shared_data))
+        return _cached_source(source, "logp_callback", logp_fn), signature
 
     def expand(n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data):
         _, signature = factories[1](n_dim, n_expanded, expand_fn, user_data, shared_keys, shared_data)
-        source = EXPAND_SOURCE.format(n_dim=n_dim, n_expanded=n_expanded)
-        return _cached_source(source, "expand_callback", expand_fn, shared_keys), signature
+        source = EXPAND_SOURCE.format(n_dim=n_dim, n_expanded=n_expanded,
+                                      **_data_source(user_data, shared_keys, shared_data))
+        return _cached_source(source, "expand_callback", expand_fn), signature
 
     nutpie_compile._make_c_logp_func, nutpie_compile._make_c_expand_func = logp, expand
     try:
@@ -113,11 +131,29 @@ def _callbacks_from_cached_source():
         nutpie_compile._make_c_logp_func, nutpie_compile._make_c_expand_func = factories
 
 
-def _cached_source(source: str, name: str, inner, shared_keys):
+def _data_source(user_data, shared_keys: list, shared_data: dict) -> dict[str, str]:
+    """The source lines that build the wrapped function's data arguments (``shared_keys``, in order) and the
+    arguments, from nutpie's ``user_data`` record: every array's pointer, then every size, then every shape."""
+    keys = list(shared_data)  # the record's order
+    if not shared_keys:
+        return {"data": "        pass", "arguments": ""}
+    ndims = [shared_data[key].ndim for key in keys]
+    shapes = np.cumsum([2 * len(keys), *ndims])  # where each array's shape starts
+    if any(shared_data[key].dtype != np.float64 for key in keys) or user_data.dtype.itemsize != 8 * int(shapes[-1]):
+        raise NotCacheable("data that are not float64 arrays")
+    lines = [f"        words = numba.carray(user_data_, ({int(shapes[-1])},), np.uint64)"]
+    for j, key in enumerate(shared_keys):
+        i = keys.index(key)
+        shape = "".join(f"np.intp(words[{shapes[i] + d}]), " for d in range(ndims[i]))
+        lines.append(f"        data{j} = numba.carray(float64_at(words[{i}]), ({shape}))")
+    return {"data": "\n".join(lines), "arguments": "".join(f", data{j}" for j in range(len(shared_keys)))}
+
+
+def _cached_source(source: str, name: str, inner):
     """The function ``name`` defined by ``source`` calling ``inner``, registered under a key made of
     ``inner``'s PyTensor cache key and the source."""
     inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
-    if shared_keys or inner_key is None:
+    if inner_key is None:
         raise NotCacheable(name)
     key = hashlib.sha256(f"{inner_key}\n{source}".encode()).hexdigest()
     # this module's globals: a function loaded from the cache finds its environment by module name

@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
+from mmmlab.bayes import callbacks
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.geometry import PREFIX, linear_data, linear_prior
@@ -120,7 +121,8 @@ class CompiledFit:
 
         mmm = built_model(spec, d)
         with generated_source_kept():
-            compiled = nutpie.compile_pymc_model(sampled_model(mmm), var_names=stored_variables(mmm))
+            compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, sampled_model(mmm),
+                                                    var_names=stored_variables(mmm))
         return cls(spec=spec, base=d, mmm=mmm, compiled=compiled, cores=cores)
 
     def in_geometry(self, geometry: Geometry) -> CompiledFit:
