@@ -198,8 +198,11 @@ class CompiledFit:
         if scales == "base":
             values |= self.scales
         read = {var.name for var in self.compiled.shared_var_keys}
-        if LINEAR_DESIGN in read:  # the level geometry's data: from the design's controls, not the scales
+        if LINEAR_DESIGN in read and design is not None:  # the level geometry's data follow the design's controls
             values |= linear_data(fresh.model, self.linear_spread)
+        elif LINEAR_DESIGN in read:  # the base design's: as compiled
+            values |= {var.name: self.compiled.shared_data[key] for var, key in self.compiled.shared_var_keys.items()
+                       if var.name.startswith(PREFIX)}
         return {name: value for name, value in values.items() if name in read}
 
     @cached_property
