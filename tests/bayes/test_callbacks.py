@@ -16,13 +16,14 @@ DOUBLE = ctypes.POINTER(ctypes.c_double)
 
 
 def _model(data: str) -> pm.Model:
-    """A small regression whose data are constants (``"constant"``), ``pm.Data`` (``"shared"``) or integer
-    ``pm.Data`` (``"integer"``)."""
+    """A small regression whose data are constants (``"constant"``), ``pm.Data`` (``"shared"``), with one
+    ``pm.Data`` array of integers (``"int32"``, PyMC's integer type) or of bytes (``"uint8"``)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=30)
     y = 1.0 + 2.0 * x + rng.normal(scale=0.5, size=30)
     with pm.Model() as model:
-        xs = x if data == "constant" else pm.Data("x", x if data == "shared" else np.arange(30))
+        integers = {"int32": np.arange(30), "uint8": np.arange(30, dtype=np.uint8)}
+        xs = x if data == "constant" else pm.Data("x", integers.get(data, x))
         controls = rng.normal(size=(30, 2))  # a second array, of another shape, in second place
         zs = controls if data == "constant" else pm.Data("z", controls)
         a = pm.Normal("a", 0, 2)
@@ -54,7 +55,7 @@ def _expanded(compiled, x: np.ndarray) -> np.ndarray:
 POINTS = np.random.default_rng(1).normal(size=(5, 3))
 
 
-@pytest.mark.parametrize("data", ["constant", "shared"])
+@pytest.mark.parametrize("data", ["constant", "shared", "int32"])
 def test_cached_callbacks_compute_what_nutpie_s_own_compute_and_load_from_disk_the_second_time(data):
     model = _model(data)
     own = nutpie.compile_pymc_model(model)
@@ -89,8 +90,10 @@ def _same_values(compiled, own) -> None:
         np.testing.assert_allclose(_expanded(compiled, x), _expanded(own, x), rtol=1e-12)
 
 
-def test_integer_data_are_compiled_by_nutpie_as_they_are():
-    compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, _model("integer"))
+def test_data_of_another_type_are_compiled_by_nutpie_as_they_are():
+    model = _model("uint8")
+    assert model["x"].dtype == "uint8"
+    compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, model)
     assert isinstance(compiled.compiled_logp_func._cache, NullCache)
     assert np.isfinite(_logp_and_grad(compiled, POINTS[0])[0])
 

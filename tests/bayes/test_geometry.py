@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import xarray as xr
 import pytest
 from scipy.special import logit
 
@@ -119,9 +120,14 @@ def test_a_fit_in_the_level_geometry_leaves_the_plain_fits_trace_layout(params):
         params = _with(params, *fast, f"fit.sampler.geometry={geometry}")
         mmm, d = _built(params)
         mmm.fit(d.X, d.y, **fit_spec(params).sampler.sampler_config())
-        traces[geometry] = mmm.idata["posterior"]
-    assert set(traces["level"].data_vars) == set(traces["plain"].data_vars)
-    assert not any(str(n).startswith(PREFIX) for n in traces["level"].data_vars)
+        traces[geometry] = mmm.idata
+    assert set(traces["level"].children) == set(traces["plain"].children)
+    for group in traces["plain"].children:
+        level, plain = (traces[g][group].to_dataset() for g in ("level", "plain"))
+        assert set(level.data_vars) == set(plain.data_vars), group
+        assert not any(str(n).startswith(PREFIX) for n in level.variables)
+        if group in ("observed_data", "constant_data", "fit_data"):
+            xr.testing.assert_equal(level, plain)
 
 
 @pytest.mark.parametrize("overrides, hill_coordinates", [

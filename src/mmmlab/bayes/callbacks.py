@@ -9,14 +9,15 @@ callbacks from source registered under a key made from PyTensor's own cache key 
 function, so another process loads them (0.1 s). The source holds no data: a model with ``pm.Data``
 (calibration's, whose data nutpie swaps) reads each array through the pointer, size and shape nutpie
 keeps in its ``user_data`` record, as nutpie's own wrappers do, so one compile serves every dataset.
-A model whose functions PyTensor cannot cache, or whose data are not float64 arrays, is compiled by
-nutpie as it is.
+A model whose functions PyTensor cannot cache, or whose data are not float64, int64 or int32 arrays,
+is compiled by nutpie as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -24,6 +25,7 @@ from numba import types
 from numba.core.extending import intrinsic
 from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
+THIS_MODULE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # in the cache key: an edit here recompiles
 # nutpie's callbacks (nutpie.compile_pymc) with the sizes written in: the same return codes. {data} builds
 # the wrapped function's data arguments from nutpie's user_data record, viewed as unsigned 64-bit words
 LOGP_SOURCE = """
@@ -64,24 +66,35 @@ def expand_callback(dim, expanded, x_, out_, user_data_):
 """
 
 
-@intrinsic
-def float64_at(typingctx, address):
-    """The float64 pointer at an integer address (a data pointer nutpie keeps in ``user_data``)."""
-    signature = types.CPointer(types.float64)(address)
+def _pointer_at(item):
+    """An intrinsic turning an integer address into a pointer to ``item`` values (a data pointer nutpie keeps
+    in ``user_data``)."""
 
-    def codegen(context, builder, sig, args):
-        return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+    @intrinsic
+    def pointer_at(typingctx, address):
+        signature = types.CPointer(item)(address)
 
-    return signature, codegen
+        def codegen(context, builder, sig, args):
+            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+        return signature, codegen
+
+    return pointer_at
+
+
+float64_at, int64_at, int32_at = _pointer_at(types.float64), _pointer_at(types.int64), _pointer_at(types.int32)
+# the data types read from user_data (PyMC stores integer pm.Data as int32)
+POINTERS = {np.dtype(np.float64): "float64_at", np.dtype(np.int64): "int64_at", np.dtype(np.int32): "int32_at"}
 
 
 class NotCacheable(Exception):
-    """PyTensor could not cache the function the callbacks wrap, or the data are not float64 arrays."""
+    """PyTensor could not cache the function the callbacks wrap, or data of a type outside :data:`POINTERS`."""
 
 
 def compile_pymc_model(compile_model, model, **kwargs):
     """``compile_model(model, **kwargs)`` (nutpie's ``compile_pymc_model``) with disk-cached callbacks;
-    nutpie's own compile when PyTensor could not cache the wrapped functions or the data are not float64.
+    nutpie's own compile when PyTensor could not cache the wrapped functions or the data are of another type
+    than float64, int64 and int32.
 
     Parameters
     ----------
@@ -139,22 +152,24 @@ def _data_source(user_data, shared_keys: list, shared_data: dict) -> dict[str, s
         return {"data": "        pass", "arguments": ""}
     ndims = [shared_data[key].ndim for key in keys]
     shapes = np.cumsum([2 * len(keys), *ndims])  # where each array's shape starts
-    if any(shared_data[key].dtype != np.float64 for key in keys) or user_data.dtype.itemsize != 8 * int(shapes[-1]):
-        raise NotCacheable("data that are not float64 arrays")
+    other = [str(shared_data[key].dtype) for key in keys if shared_data[key].dtype not in POINTERS]
+    if other or user_data.dtype.itemsize != 8 * int(shapes[-1]):
+        raise NotCacheable(f"data of type {other} or a user_data record of another layout")
     lines = [f"        words = numba.carray(user_data_, ({int(shapes[-1])},), np.uint64)"]
     for j, key in enumerate(shared_keys):
         i = keys.index(key)
         shape = "".join(f"np.intp(words[{shapes[i] + d}]), " for d in range(ndims[i]))
-        lines.append(f"        data{j} = numba.carray(float64_at(words[{i}]), ({shape}))")
+        pointer = POINTERS[shared_data[key].dtype]
+        lines.append(f"        data{j} = numba.carray({pointer}(words[{i}]), ({shape}))")
     return {"data": "\n".join(lines), "arguments": "".join(f", data{j}" for j in range(len(shared_keys)))}
 
 
 def _cached_source(source: str, name: str, inner):
     """The function ``name`` defined by ``source`` calling ``inner``, registered under a key made of
-    ``inner``'s PyTensor cache key and the source."""
+    ``inner``'s PyTensor cache key, the source and this module's text (which defines the source's helpers)."""
     inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
     if inner_key is None:
         raise NotCacheable(name)
-    key = hashlib.sha256(f"{inner_key}\n{source}".encode()).hexdigest()
+    key = hashlib.sha256(f"{inner_key}\n{source}\n{THIS_MODULE}".encode()).hexdigest()
     # this module's globals: a function loaded from the cache finds its environment by module name
     return compile_numba_function_src(source, name, globals() | {"inner": inner}, cache_key=key)

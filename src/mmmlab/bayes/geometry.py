@@ -35,7 +35,7 @@ The target is pymc-marketing's model's log-density (priors, likelihood, lift tes
 the mapped values, plus the map's log-Jacobian: the posterior is exactly the same whatever the
 approximations in the map. Every parameter and deterministic of pymc-marketing's model is a
 deterministic here with its own name, so the trace reads as before; the ``sampler_`` coordinates
-are dropped from it (:func:`without_sampler_coordinates`).
+and data are dropped from it (:meth:`LevelGeometryMMM.fit`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import pymc as pm
 import pymc.dims as pmd
 import pytensor.tensor as pt
 import pytensor.xtensor as ptx
+from pymc.backends.arviz import coords_and_dims_for_inferencedata, dict_to_dataset, find_observations
 from pymc.dims.distributions.transforms import LogTransform
 from pymc.model.transform.optimization import freeze_dims_and_data
 from pymc_marketing.mmm import MMM
@@ -332,11 +333,18 @@ class LevelGeometryMMM(MMM):
         return Hill(curve["slope"], curve["kappa"], ptx.math.log(adstocked.mean("date")))
 
     def _get_sampling_model(self) -> pm.Model:
-        return freeze_dims_and_data(self.sampling_model())  # as MMM's own: data as constants
+        """The sampling model with its dimensions frozen but its data not (MMM's own freezes both): data held
+        as constants would enter the compiled functions' cache keys, and a new dataset would compile afresh."""
+        return freeze_dims_and_data(self.sampling_model(), data=[])
 
     def fit(self, *args, **kwargs):
-        """MMM's fit; the posterior keeps MMM's variables only, not the sampled coordinates."""
+        """MMM's fit; the trace holds MMM's variables and data only, not the sampled coordinates and their
+        data, and MMM's observations (the sampling model observes nothing: its likelihood is a potential)."""
         super().fit(*args, **kwargs)
-        posterior = self.idata["posterior"].to_dataset()
-        self.idata["posterior"] = posterior.drop_vars([n for n in posterior.data_vars if str(n).startswith(PREFIX)])
+        for group in ("posterior", "constant_data"):
+            data = self.idata[group].to_dataset()
+            self.idata[group] = data.drop_vars([n for n in data.variables if str(n).startswith(PREFIX)])  # and coords
+        coords, dims = coords_and_dims_for_inferencedata(self.model)
+        self.idata["observed_data"] = dict_to_dataset(find_observations(self.model), coords=coords, dims=dims,
+                                                      sample_dims=[], inference_library=pm)
         return self.idata
