@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -75,6 +74,8 @@ def parameter_summary(idata, hdi_prob: float = 0.94) -> pd.DataFrame:
 
     Unrounded: arviz 1.x would otherwise round to two significant digits (R-hat 1.04 -> 1.0).
     """
+    import arviz as az  # here, not at the top: the configuration imports Gates, and arviz takes seconds to import
+
     names = structural_variables(idata["posterior"].to_dataset())
     table = az.summary(idata, var_names=names, ci_kind="hdi", ci_prob=hdi_prob, round_to="none")
     return pd.DataFrame(table).sort_values("r_hat", ascending=False)
@@ -86,6 +87,8 @@ def check_convergence(idata, gates: Gates) -> Verdict:
     A statistic missing from ``sample_stats`` (``diverging``, ``energy``) fails its gate: a value
     of NaN, which :meth:`GateCheck.sentence` reports as missing.
     """
+    import arviz as az
+
     posterior = idata["posterior"].to_dataset()
     names = structural_variables(posterior)
     subset = posterior[names]
