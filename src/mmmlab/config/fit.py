@@ -10,6 +10,7 @@ internal scale (spend / channel max, sales / max sales).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from mmmlab.config.data import experiment_role
@@ -126,14 +127,19 @@ class FitSpec:
     """The ``fit`` section, validated; the scalar defaults are params.yaml's."""
 
     model: ModelSpec
-    priors: dict[str, Any]  # pymc-marketing model_config: trace name -> Prior
-    prior_specs: dict[str, Any]  # the same as plain YAML (for MLflow and the benchmark)
+    prior_specs: dict[str, Any]  # trace name -> the prior as plain YAML, checked (for MLflow and the benchmark)
     sampler: SamplerSpec
     gates: Gates
     strict: bool = False
     hdi_prob: float = 0.94  # credible intervals of the fit's tables and of the report
     prior_dominated_below: float = 0.5
     lift_tests: str | None = "auto"  # fit.calibration.lift_tests: auto, a CSV path, or None (mmmlab.lift_data)
+
+    @cached_property
+    def priors(self) -> dict[str, Any]:
+        """pymc-marketing's ``model_config``: trace name -> ``pymc_extras`` Prior (built here, not when the spec
+        is: importing pymc-extras takes seconds, which the stages that do not fit need not spend)."""
+        return {name: to_prior(raw, COMMON_PRIORS.get(name, "channel")) for name, raw in self.prior_specs.items()}
 
 
 def fit_spec(params: dict) -> FitSpec:
@@ -147,7 +153,7 @@ def fit_spec(params: dict) -> FitSpec:
     Returns
     -------
     FitSpec
-        Priors as ``pymc_extras`` Prior objects (importing pymc on the first call).
+        Priors checked against PyMC's distributions (importing pymc on the first call).
 
     Raises
     ------
@@ -158,12 +164,10 @@ def fit_spec(params: dict) -> FitSpec:
     f = Section(params.get("fit"), "fit")
     model = _model(f.section("model", optional=True), experiment_role(params)[1])
     sampler = _sampler(f.section("sampler", optional=True))
-    priors, plain = model_priors(f.section("priors"), model.saturation)
     hdi_prob, prior_dominated_below = summary_levels(f)
     return FitSpec(
         model=model,
-        priors=priors,
-        prior_specs=plain,
+        prior_specs=model_priors(f.section("priors"), model.saturation),
         sampler=sampler,
         gates=gates_spec(f.section("gates", optional=True)),
         strict=f.flag("strict", d.strict),
@@ -254,8 +258,8 @@ def _rerun_geometry(s: Section, default: Geometry | None) -> Geometry | None:
     return Geometry(value)
 
 
-def model_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
-    """pymc-marketing's ``model_config`` for the chosen saturation, and its plain form.
+def model_priors(priors: Section, saturation: str) -> dict[str, Any]:
+    """The priors of pymc-marketing's ``model_config`` for the chosen saturation, checked, as plain mappings.
 
     Parameters
     ----------
@@ -266,23 +270,21 @@ def model_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
 
     Returns
     -------
-    tuple of dict
-        Trace name -> Prior, and trace name -> the params.yaml mapping.
+    dict
+        Trace name -> the params.yaml mapping (:func:`check_prior`).
     """
     allowed = [*COMMON_PRIORS, *SATURATIONS]
     unknown = [name for name in priors.mapping if name not in allowed]
     if unknown:
         raise unknown_key(priors.key(unknown[0]), allowed)
-    config, plain = {}, {}
-    for name, dims in COMMON_PRIORS.items():
-        plain[name] = priors.get(name)
-        config[name] = to_prior(plain[name], priors.key(name), dims)
-    own_config, own_plain = saturation_priors(priors, saturation)
-    return config | own_config, plain | own_plain
+    plain = {}
+    for name in COMMON_PRIORS:
+        plain[name] = check_prior(priors.get(name), priors.key(name))
+    return plain | saturation_priors(priors, saturation)
 
 
-def saturation_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
-    """The priors of one saturation's parameters (``fit.priors.<saturation>``), by trace name.
+def saturation_priors(priors: Section, saturation: str) -> dict[str, Any]:
+    """The priors of one saturation's parameters (``fit.priors.<saturation>``), checked, by trace name.
 
     Parameters
     ----------
@@ -293,24 +295,19 @@ def saturation_priors(priors: Section, saturation: str) -> tuple[dict, dict]:
 
     Returns
     -------
-    tuple of dict
-        Trace name (``saturation_<parameter>``) -> Prior, and -> the params.yaml mapping.
+    dict
+        Trace name (``saturation_<parameter>``) -> the params.yaml mapping.
     """
     own = priors.section(saturation)
     names = SATURATION_PARAMETERS[saturation]
     extra = [name for name in own.mapping if name not in names]
     if extra:
         raise unknown_key(own.key(extra[0]), list(names))
-    config, plain = {}, {}
-    for name in names:
-        raw = own.get(name)
-        config[f"saturation_{name}"] = to_prior(raw, own.key(name), "channel")
-        plain[f"saturation_{name}"] = raw
-    return config, plain
+    return {f"saturation_{name}": check_prior(own.get(name), own.key(name)) for name in names}
 
 
-def to_prior(raw: Any, key: str, dims: str | None = None):
-    """A prior written in params.yaml as a ``pymc_extras`` Prior.
+def check_prior(raw: Any, key: str) -> dict:
+    """A prior written in params.yaml, checked against PyMC: ``raw`` itself.
 
     Parameters
     ----------
@@ -319,15 +316,14 @@ def to_prior(raw: Any, key: str, dims: str | None = None):
         distribution name and its parameters, each a number or such a mapping.
     key : str
         Its dotted key, named in errors.
-    dims : str, optional
-        The variable's dims (``channel``, ``control``, ...).
 
-    Returns
-    -------
-    pymc_extras.prior.Prior
+    Raises
+    ------
+    UserInputError
+        Not such a mapping, not a PyMC distribution, a parameter the distribution does not take, or a
+        value neither a number nor a distribution.
     """
     import pymc as pm
-    from pymc_extras.prior import Prior
 
     if not isinstance(raw, dict) or "distribution" not in raw:
         raise UserInputError(f"{key}: expected a mapping with 'distribution' and its parameters, got {raw!r}")
@@ -335,21 +331,24 @@ def to_prior(raw: Any, key: str, dims: str | None = None):
     dist = getattr(pm, str(name), None)
     if not (isinstance(dist, type) and issubclass(dist, pm.Distribution)):
         raise UserInputError(f"{key}.distribution: {name!r} is not a PyMC distribution")
-    kwargs = {}
     for param, value in raw.items():
-        if param == "distribution":
-            continue
         if isinstance(value, dict):
-            kwargs[param] = to_prior(value, f"{key}.{param}")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            kwargs[param] = value
-        else:
+            check_prior(value, f"{key}.{param}")
+        elif param != "distribution" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
             raise UserInputError(f"{key}.{param}: {value!r} is not a number or a distribution")
     try:  # the parameter names must be the distribution's own
-        dist.dist(**{p: 1.0 for p in kwargs})
+        dist.dist(**{p: 1.0 for p in raw if p != "distribution"})
     except (TypeError, ValueError) as exc:
         raise UserInputError(f"{key}: {name} does not take these parameters ({exc})") from None
-    return Prior(str(name), **kwargs, **({"dims": dims} if dims else {}))
+    return raw
+
+
+def to_prior(raw: dict, dims: str | None = None):
+    """A prior checked by :func:`check_prior` as a ``pymc_extras`` Prior on ``dims`` (``channel``, ``control``, ...)."""
+    from pymc_extras.prior import Prior
+
+    kwargs = {p: to_prior(v) if isinstance(v, dict) else v for p, v in raw.items() if p != "distribution"}
+    return Prior(str(raw["distribution"]), **kwargs, **({"dims": dims} if dims else {}))
 
 
 def gates_spec(section: Section) -> Gates:
