@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmmlab import bayes
-from mmmlab.bayes.sampling import build, compiled_once
+from mmmlab.bayes.sampling import build, compiled_once, nuts_assigned_directly
 from mmmlab.cli import main
 from mmmlab.config import load_params, set_key
 from mmmlab.diagnostics import check_convergence
@@ -244,3 +244,27 @@ def test_a_rerun_in_the_same_coordinates_reuses_the_first_compile(monkeypatch):
         again = nutpie.compile_pymc_model(models[0], backend="jax")  # other compile arguments
     assert got == [1, 1, 2] and again == 3 and compiles == [models[0], models[2], models[0]]
     assert nutpie.compile_pymc_model(models[1]) == 4  # outside the block: no reuse
+
+
+def test_nuts_is_assigned_as_pymc_assigns_it_without_its_gradients():
+    import pymc as pm
+    import pymc.sampling.mcmc as mcmc
+
+    with pm.Model() as continuous:
+        pm.Normal("a")
+        pm.HalfNormal("b")
+    with pm.Model() as mixed:
+        pm.Normal("a")
+        pm.Poisson("n", 3)
+    pymc_own = {name: mcmc.assign_step_methods(m) for name, m in (("continuous", continuous), ("mixed", mixed))}
+    original = mcmc.assign_step_methods
+    with nuts_assigned_directly():
+        assert mcmc.assign_step_methods(continuous) == pymc_own["continuous"]
+        assert mcmc.assign_step_methods(mixed) == pymc_own["mixed"]  # a discrete variable: PyMC's own choice
+        assert mcmc.assign_step_methods(continuous) == ([], {mcmc.NUTS: continuous.value_vars})
+        gradients = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mcmc.tg, "grad", lambda *a, **k: gradients.append(1))
+            mcmc.assign_step_methods(continuous)
+        assert gradients == []  # no gradient built
+    assert mcmc.assign_step_methods is original  # restored
