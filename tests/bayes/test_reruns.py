@@ -1,5 +1,5 @@
-"""A fit that misses a gate is sampled again with more draws (smaller steps after divergent transitions, other
-coordinates after slow mixing); the gates themselves never change."""
+"""A fit that misses a gate is sampled again with more tuning (more draws after slow mixing, smaller steps after
+divergent transitions, other coordinates after slow mixing); the gates themselves never change."""
 
 from pathlib import Path
 
@@ -9,6 +9,7 @@ from mmmlab.bayes.sampling import attempts_record, until_gates_pass
 from mmmlab.config import load_params
 from mmmlab.config.fit import Geometry, SamplerSpec, fit_spec
 from mmmlab.diagnostics import Gates
+from mmmlab.stages.fit import rerun_words
 from mmmlab.errors import UserInputError
 from tests.test_diagnostics import trace
 
@@ -42,12 +43,23 @@ def test_a_missed_gate_reruns_with_twice_the_draws_and_tuning_from_the_next_seed
     assert attempts[0].as_dict()["failed"] == ["max_r_hat", "min_ess_bulk", "min_ess_tail"]
 
 
-def test_after_divergences_alone_the_rerun_takes_smaller_steps_in_the_same_coordinates():
+def test_after_divergences_alone_the_rerun_takes_smaller_steps_in_the_same_coordinates_with_as_many_draws():
     runs = Runs(trace(divergent=2), trace())
-    _, attempts = until_gates_pass(runs, SamplerSpec(target_accept=0.9, reruns=1, geometry=Geometry.level), Gates())
+    first = SamplerSpec(draws=1000, tune=300, random_seed=7, target_accept=0.9, reruns=1, geometry=Geometry.level)
+    _, attempts = until_gates_pass(runs, first, Gates())
     assert attempts[0].as_dict()["failed"] == ["divergences"]  # R-hat and ESS passed: no slow mixing
+    again = runs.settings[1]
+    assert (again.draws, again.tune, again.random_seed) == (1000, 600, 8)  # more draws would meet more divergences
+    assert again.target_accept == pytest.approx(0.95)
+    assert again.geometry == Geometry.level
+
+
+def test_after_divergences_and_slow_mixing_the_rerun_has_twice_the_draws_and_smaller_steps():
+    runs = Runs(trace(shift_last_chain=3.0, divergent=2), trace())
+    _, attempts = until_gates_pass(runs, SamplerSpec(draws=1000, tune=300, target_accept=0.9, reruns=1), Gates())
+    assert "divergences" in attempts[0].as_dict()["failed"] and "min_ess_bulk" in attempts[0].as_dict()["failed"]
+    assert (runs.settings[1].draws, runs.settings[1].tune) == (2000, 600)
     assert runs.settings[1].target_accept == pytest.approx(0.95)
-    assert runs.settings[1].geometry == Geometry.level
 
 
 @pytest.mark.parametrize("geometry, rerun_geometry, expected", [
@@ -96,7 +108,7 @@ def test_after_slow_mixing_a_rerun_avoids_coordinates_that_diverged_in_this_fit(
     first = SamplerSpec(draws=100, target_accept=0.9, reruns=3, geometry=geometry, rerun_geometry=rerun_geometry)
     kept, attempts = until_gates_pass(runs, first, Gates())
     assert [s.geometry for s in runs.settings] == expected  # slow, divergent only, slow again: stays, more draws
-    assert [s.draws for s in runs.settings] == [100, 200, 400, 800]
+    assert [s.draws for s in runs.settings] == [100, 200, 200, 400]  # divergent only: as many draws
     assert [s.target_accept for s in runs.settings] == pytest.approx([0.9, 0.9, 0.95, 0.95])
     assert kept is runs.traces[3] and attempts[-1].verdict.passed
 
@@ -140,3 +152,15 @@ def test_a_rerun_geometry_that_is_not_a_level_geometry_is_refused_by_key(value):
     params = load_params(REPO / "params.yaml", (f"fit.sampler.rerun_geometry={value}",))
     with pytest.raises(UserInputError, match=r"^fit\.sampler\.rerun_geometry: .* is not one of level, means, null"):
         fit_spec(params)
+
+
+def test_the_fit_summary_says_what_each_rerun_changed():
+    runs = Runs(trace(divergent=2), trace(shift_last_chain=3.0), trace())
+    first = SamplerSpec(draws=100, target_accept=0.9, reruns=2, geometry=Geometry.level, rerun_geometry=Geometry.means)
+    _, attempts = until_gates_pass(runs, first, Gates())
+    assert rerun_words(attempts) == [
+        "sampling run 1 (100 draws, target_accept 0.9, level coordinates) missed divergences: sampled again with "
+        "as many draws and target_accept 0.95",
+        "sampling run 2 (100 draws, target_accept 0.95, level coordinates) missed max_r_hat, min_ess_bulk, "
+        "min_ess_tail: sampled again with twice the draws and in the means coordinates",
+    ]

@@ -144,8 +144,8 @@ def test_small_real_fit_passes_the_gates(project):
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=project)
     assert result.returncode == 0, result.stderr[-3000:]
     draws = params["fit"]["sampler"]["draws"]
-    kept = report["attempts"][-1]["draws"]  # a run that missed a gate is sampled again with twice the draws
-    assert kept == draws * 2 ** (len(report["attempts"]) - 1)
+    kept = report["attempts"][-1]["draws"]  # a rerun has twice the draws, as many after divergent transitions alone
+    assert report["attempts"][0]["draws"] == draws and kept >= draws
     assert result.stdout.strip().splitlines()[-1] == str(kept)
 
     # MLflow: this project's names, the verdict and a pointer to the trace

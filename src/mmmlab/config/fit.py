@@ -91,8 +91,10 @@ class SamplerSpec:
 
     def escalated(self, divergent: bool, slow: bool, first: Geometry,
                   diverged_in: frozenset[Geometry] = frozenset()) -> SamplerSpec:
-        """The settings of a rerun after a missed gate: twice the draws and tuning steps, the next seed;
-        after divergent transitions ``target_accept`` half-way to 1 (smaller steps). When a level geometry
+        """The settings of a rerun after a missed gate: twice the tuning steps, the next seed, and twice the
+        draws unless divergent transitions were the miss without slow mixing (the R-hat and ESS gates passed, and
+        more draws only meet more divergences); after divergent transitions ``target_accept`` half-way to 1
+        (smaller steps). When a level geometry
         samples the fit and ``rerun_geometry`` is set, the coordinates follow the miss: after slow mixing
         (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix faster, unless a run of this fit
         made divergent transitions in them (``diverged_in``: more draws cure slow mixing, not divergences);
@@ -101,7 +103,8 @@ class SamplerSpec:
         geometry = self.geometry
         if self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES and (slow or divergent):
             geometry = self.rerun_geometry if slow and self.rerun_geometry not in diverged_in else first
-        return replace(self, draws=2 * self.draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
+        draws = self.draws if divergent and not slow else 2 * self.draws
+        return replace(self, draws=draws, tune=2 * self.tune, random_seed=self.random_seed + 1,
                        target_accept=target_accept, geometry=geometry)
 
     def sampler_config(self) -> dict:

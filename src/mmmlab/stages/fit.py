@@ -125,15 +125,16 @@ def rerun_words(attempts: list[bayes.Attempt]) -> list[str]:
     """One line per run that missed a gate and was sampled again."""
     return [f"sampling run {i} ({a.sampler.draws} draws, target_accept {a.sampler.target_accept:g}, "
             f"{a.sampler.geometry} coordinates) missed {', '.join(a.as_dict()['failed'])}: sampled again with "
-            f"twice the draws{_changes(a.sampler, after.sampler)}"
+            f"{_changes(a.sampler, after.sampler)}"
             for i, (a, after) in enumerate(zip(attempts, attempts[1:]), start=1)]
 
 
 def _changes(before, after) -> str:
-    """What else a rerun changed: smaller steps, other coordinates."""
-    changed = [f"target_accept {after.target_accept:g}"] if after.target_accept != before.target_accept else []
+    """What a rerun changed: more draws, smaller steps, other coordinates."""
+    changed = ["twice the draws" if after.draws != before.draws else "as many draws"]
+    changed += [f"target_accept {after.target_accept:g}"] if after.target_accept != before.target_accept else []
     changed += [f"in the {after.geometry} coordinates"] if after.geometry != before.geometry else []
-    return f", {' and '.join(changed)}" if changed else ""
+    return ", ".join(changed[:-1]) + (" and " if len(changed) > 1 else "") + changed[-1]
 
 
 def _autolog(spec: FitSpec | None, d: bayes.Design) -> None:
