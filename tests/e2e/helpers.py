@@ -95,6 +95,25 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def stage_outputs(root: Path, stage: str, metrics: bool = True) -> list[str]:
+    """The stage's outs, and its metrics unless ``metrics`` is False, as dvc.yaml lists them."""
+    definition = yaml.safe_load((root / "dvc.yaml").read_text())["stages"][stage]
+    items = definition.get("outs", []) + (definition.get("metrics", []) if metrics else [])
+    return [item if isinstance(item, str) else next(iter(item)) for item in items]
+
+
+def output_digests(root: Path) -> dict[str, str]:
+    """Every file of every stage's outs except metrics (timings change on every run), by path: its digest."""
+    files = {}
+    for stage in STAGES:
+        for name in stage_outputs(root, stage, metrics=False):
+            path = root / name
+            for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+                if file.is_file():
+                    files[str(file.relative_to(root))] = digest(file)
+    return files
+
+
 def runs(root: Path, stage: str | None = None):
     """The MLflow client of the copy's store and its runs in every experiment (of one stage when named)."""
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")

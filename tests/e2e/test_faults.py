@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from tests.e2e.helpers import UP_TO_DATE, copy_project, digest, env, sh
+from tests.e2e.helpers import UP_TO_DATE, copy_project, digest, env, sh, stage_outputs
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +24,6 @@ SCHEDULE_SEED = 14  # the moments to stop each stage: the same on every run of t
 # a parameter per stage whose change makes new outputs (the stage is run with --set key=value)
 CHANGED = {"generate": ("generate.seed", 1000), "check": ("check.pulse_periods", 12),
            "recover": ("recover.search.seed", 100), "fit": ("fit.sampler.random_seed", 500)}
-
-
-def stage_outputs(root: Path, stage: str) -> list[str]:
-    """The stage's outs and metrics as dvc.yaml lists them."""
-    definition = yaml.safe_load((root / "dvc.yaml").read_text())["stages"][stage]
-    items = definition.get("outs", []) + definition.get("metrics", [])
-    return [item if isinstance(item, str) else next(iter(item)) for item in items]
 
 
 def state(root: Path, outputs: list[str]) -> dict:

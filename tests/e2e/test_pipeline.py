@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 import yaml
-from tests.e2e.helpers import STAGES, digest, runs, sh
+from tests.e2e.helpers import STAGES, digest, output_digests, runs, sh
 
 from mmmlab.config import generate_section
 
@@ -94,9 +94,14 @@ def test_mlflow_run_entry_point_logs_to_the_store(project_copy):
     assert entry.data.tags.get("mlflow.project.entryPoint") == "generate"
 
 
-def test_mlflow_run_main_nests_every_stage(project_copy):
+def test_mlflow_run_main_nests_every_stage_and_rewrites_dvc_repros_outputs(project_copy):
+    """Every stage again, in one process and in another folder: each output but the metrics (timings) has the bytes
+    `dvc repro` wrote (a stage's outputs depend only on its inputs)."""
     root = project_copy
+    before = output_digests(root)
     sh(root, "mlflow", "run", ".", "-e", "main", "--env-manager", "local", "--experiment-name", "mmm-lab")
+    after = output_digests(root)
+    assert after == before, sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
     client, parents = runs(root, "main")
     assert len(parents) == 1
     parent = parents[0].info.run_id
