@@ -94,11 +94,10 @@ class SamplerSpec:
         """The settings of a rerun after a missed gate: twice the tuning steps, the next seed, and twice the
         draws unless divergent transitions were the miss without slow mixing (the R-hat and ESS gates passed, and
         more draws only meet more divergences); after divergent transitions ``target_accept`` half-way to 1
-        (smaller steps). When a level geometry
-        samples the fit and ``rerun_geometry`` is set, the coordinates follow the miss: after slow mixing
-        (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix faster, unless a run of this fit
-        made divergent transitions in them (``diverged_in``: more draws cure slow mixing, not divergences);
-        otherwise, and after divergent transitions alone, the ``first`` run's."""
+        (smaller steps). When a level geometry samples the fit and ``rerun_geometry`` is set, the coordinates
+        follow the miss: after slow mixing (an R-hat or ESS gate missed) the ``rerun_geometry``'s, which mix
+        faster, unless a run of this fit made divergent transitions in them (``diverged_in``: more draws cure
+        slow mixing, not divergences); otherwise, and after divergent transitions alone, the ``first`` run's."""
         target_accept = (1 + self.target_accept) / 2 if divergent else self.target_accept
         geometry = self.geometry
         if self.rerun_geometry is not None and self.geometry in LEVEL_GEOMETRIES and (slow or divergent):
