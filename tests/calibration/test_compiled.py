@@ -29,6 +29,7 @@ from mmmlab.calibration.compiled import (
 from mmmlab.config import data_spec, load_params, simulation_spec
 from mmmlab.config.fit import Geometry, fit_spec
 from mmmlab.dataset import load_dataset
+from mmmlab.rewrite_cache import FOLDER_ENV
 from mmmlab.simulate import simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +128,9 @@ from mmmlab.calibration.compiledir import worker_compiledir
 folder = worker_compiledir(Path(sys.argv[1]))
 assert worker_compiledir(Path(sys.argv[1])) == folder
 import pytensor
-print(folder, os.environ["PYTENSOR_FLAGS"], pytensor.config.base_compiledir, pytensor.config.compiledir, flush=True)
+from mmmlab.rewrite_cache import default_folder
+print(folder, os.environ["PYTENSOR_FLAGS"], pytensor.config.base_compiledir, pytensor.config.compiledir,
+      default_folder(), flush=True)
 sys.stdin.read()  # the slot stays taken until the test closes stdin
 """
 
@@ -143,14 +146,15 @@ except RuntimeError as error:
 """
 
 
-def test_each_worker_process_gets_a_compile_folder_of_its_own(tmp_path):
+def test_each_worker_process_gets_a_compile_folder_of_its_own_and_shares_the_rewritten_graphs(tmp_path):
     shared = tmp_path / "shared"  # the folder every process would share
     env = {**os.environ, "PYTENSOR_FLAGS": f"compiledir={shared},floatX=float64"}
+    env.pop(FOLDER_ENV, None)
     python = [sys.executable, "-c"]
     first = subprocess.Popen([*python, HOLD, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                              env=env)
     try:
-        folder, flags, base_dir, compiledir = first.stdout.readline().split()
+        folder, flags, base_dir, compiledir, rewrites = first.stdout.readline().split()
         others = [subprocess.Popen([*python, script, str(base)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    text=True, env=env) for script, base in ((HOLD, tmp_path), (LATE, tmp_path / "late"))]
         second, late = (process.communicate()[0] for process in others)
@@ -159,4 +163,5 @@ def test_each_worker_process_gets_a_compile_folder_of_its_own(tmp_path):
     assert folder == base_dir == str(tmp_path / "worker-0") and Path(compiledir).parent == tmp_path / "worker-0"
     assert flags == f"floatX=float64,base_compiledir={folder}"  # the shared compiledir is dropped
     assert second.split()[0] == str(tmp_path / "worker-1")  # worker-0 is taken while the first process lives
+    assert rewrites == second.split()[-1] == str(tmp_path / "rewrites")
     assert late.startswith("pytensor was imported before worker_compiledir")

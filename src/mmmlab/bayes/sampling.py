@@ -24,6 +24,7 @@ from mmmlab.bayes.lift import add_lift_likelihood
 from mmmlab.config.fit import LEVEL_GEOMETRIES, FitSpec, SamplerSpec
 from mmmlab.diagnostics import Gates, Verdict, check_convergence
 from mmmlab.errors import Interrupted, UserInputError
+from mmmlab.rewrite_cache import rewrites_kept
 
 GENERATED_SOURCE = "generated_src"  # under pytensor's compiledir
 MIXING_GATES = {"max_r_hat", "min_ess_bulk", "min_ess_tail"}  # missed: the chains mix too slowly
@@ -292,6 +293,20 @@ def nuts_assigned_directly() -> Iterator[None]:
         yield
     finally:
         mcmc.assign_step_methods = assign
+
+
+@contextmanager
+def compiles_kept() -> Iterator[None]:
+    """Inside the block PyTensor's compiles leave their generated source in its compile folder
+    (:func:`generated_source_kept`) and their rewritten graphs for later processes
+    (:func:`mmmlab.rewrite_cache.rewrites_kept`).
+
+    Yields
+    ------
+    None
+    """
+    with generated_source_kept(), rewrites_kept():
+        yield
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from mmmlab.bayes.build import quiet_pymc_marketing
+from mmmlab.bayes.sampling import compiles_kept
 
 PREFIX = "pymc_marketing_"
 
@@ -47,7 +48,7 @@ def allocations(mmm, plan, spec, failed: Callable[[str, str], None]) -> dict[str
     utilities = {"mean": average_response, "cvar": conditional_value_at_risk(1 - spec.risk_quantile)}
     out = {}
     for name, utility in utilities.items():
-        with quiet_pymc_marketing():
+        with quiet_pymc_marketing(), compiles_kept():
             optimizer = _optimizer(mmm, start, ends, spec.horizon, utility)
             try:
                 result = optimizer.allocate_budget(total_budget=plan.budget, budget_bounds=bounds, x0=current)

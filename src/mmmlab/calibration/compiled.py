@@ -38,7 +38,7 @@ from mmmlab.bayes import callbacks
 from mmmlab.bayes.build import build_mmm, quiet_pymc_marketing
 from mmmlab.bayes.design_matrix import Design
 from mmmlab.bayes.geometry import PREFIX, linear_data, linear_prior
-from mmmlab.bayes.sampling import all_draws, build, generated_source_kept
+from mmmlab.bayes.sampling import all_draws, build, compiles_kept
 from mmmlab.config.fit import FitSpec, Geometry, Sampler, SamplerSpec
 from mmmlab.errors import UserInputError
 
@@ -120,7 +120,7 @@ class CompiledFit:
         import nutpie
 
         mmm = built_model(spec, d)
-        with generated_source_kept():
+        with compiles_kept():
             compiled = callbacks.compile_pymc_model(nutpie.compile_pymc_model, sampled_model(mmm),
                                                     var_names=stored_variables(mmm))
         return cls(spec=spec, base=d, mmm=mmm, compiled=compiled, cores=cores)
@@ -354,7 +354,7 @@ def prior_draws(mmm, n: int, seed: int) -> xr.Dataset:
     import pymc as pm
 
     target, kept = mmm.output_var, stored_variables(mmm)
-    with quiet_pymc_marketing(), generated_source_kept():
+    with quiet_pymc_marketing(), compiles_kept():
         prior = pm.sample_prior_predictive(draws=n, model=mmm.model, var_names=[*kept, target], random_seed=seed)
     y = prior["prior_predictive"][target] * float(mmm.model["target_scale"].get_value())
     return prior["prior"].to_dataset()[kept].assign({target: y}).isel(chain=0, drop=True)

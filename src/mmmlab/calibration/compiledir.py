@@ -1,7 +1,8 @@
 """A PyTensor compile folder per worker process, set before pytensor is imported (this module imports none of it).
 
 PyTensor's compile lock and Numba's file cache are not safe with several processes compiling into one
-folder. Each worker takes a reusable slot, so the next run's workers find their caches warm.
+folder. Each worker takes a reusable slot, so the next run's workers find their caches warm. The
+rewritten graphs (:mod:`mmmlab.rewrite_cache`, written whole by one rename) are shared by the slots.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 from typing import IO
+
+from mmmlab.rewrite_cache import FOLDER_ENV
 
 FLAGS = "PYTENSOR_FLAGS"
 
@@ -26,7 +29,9 @@ def worker_compiledir(base: Path) -> Path:
     workers reuse the slots and their warm caches (a cold Numba cache adds about 20 s to the first
     compile). Sets ``base_compiledir`` in ``PYTENSOR_FLAGS``, which moves both PyTensor's compile
     folder and Numba's cache (``<base_compiledir>/numba``); an earlier ``compiledir`` or
-    ``base_compiledir`` there is dropped. A second call in the same process returns the same folder.
+    ``base_compiledir`` there is dropped. The rewritten graphs go to ``base/rewrites``, shared by the
+    slots, unless ``$MMMLAB_REWRITES_DIR`` names a folder. A second call in the same process returns
+    the same folder.
 
     Call it first thing in each worker process (a Dask worker plugin's ``setup``, or
     ``client.run``), before anything imports pytensor, pymc or pymc-marketing. POSIX only (flock).
@@ -66,6 +71,7 @@ def worker_compiledir(base: Path) -> Path:
     kept = [f for f in os.environ.get(FLAGS, "").split(",")
             if f.strip() and f.split("=")[0].strip() not in ("compiledir", "base_compiledir")]
     os.environ[FLAGS] = ",".join([*kept, f"base_compiledir={folder}"])
+    os.environ.setdefault(FOLDER_ENV, str(base / "rewrites"))
     if "pytensor" in sys.modules:
         import pytensor
 

@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from mmmlab import bayes
 from mmmlab.bayes.design_matrix import Design
-from mmmlab.bayes.sampling import attempts_record, until_gates_pass
+from mmmlab.bayes.sampling import attempts_record, compiles_kept, until_gates_pass
 from mmmlab.calibration.compiled import CONTRIBUTIONS, built_model, compiled_for, prior_draws
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.ranks import rank, thinned
@@ -83,6 +83,7 @@ def sbc_plan(study: StudySpec, params: dict) -> Plan:
     return Plan(tasks=tasks, work=partial(sbc_fit, context), description=description, key=key)
 
 
+@compiles_kept()  # each fit builds a model, and the first compiles it: later workers reuse the rewrites
 def sbc_fit(context: SbcContext, task: Task) -> dict:
     """One SBC fit on a worker: sample the posterior of the task's sales, check the gates, rank every true value.
 

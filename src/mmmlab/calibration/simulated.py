@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mmmlab import bayes
-from mmmlab.bayes.sampling import attempts_record, until_gates_pass
+from mmmlab.bayes.sampling import attempts_record, compiles_kept, until_gates_pass
 from mmmlab.calibration.coverage import interval_fields, interval_record, level_tag
 from mmmlab.calibration.plan import Plan, settings_key
 from mmmlab.calibration.runner import Task
@@ -116,6 +116,7 @@ def coverage_plan(study: StudySpec, params: dict) -> Plan:
     return Plan(tasks=tasks, work=partial(coverage_fit, context), description=description, key=key)
 
 
+@compiles_kept()  # each fit builds a model, and the first compiles it: later workers reuse the rewrites
 def coverage_fit(context: CoverageContext, task: Task) -> dict:
     """One dataset on a worker: simulate, fit with every method (in every arm), record each interval against the truth.
 

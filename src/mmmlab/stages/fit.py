@@ -19,7 +19,7 @@ import time
 import click
 
 from mmmlab import bayes, evaluation, tracking
-from mmmlab.bayes.sampling import generated_source_kept
+from mmmlab.bayes.sampling import compiles_kept
 from mmmlab.config import data_spec, flatten, output_path, relative
 from mmmlab.config.fit import HILL_FORMS, FitSpec, fit_spec
 from mmmlab.dataset import load_dataset
@@ -45,7 +45,7 @@ def run(params: dict) -> str:
     trace_path, tables_path, convergence_path = (output_path(p) for p in (TRACE, TABLES, CONVERGENCE))
     with (tracking.stage_run("fit", params, logged, dataset) as run_id,
           OutputSet([trace_path, tables_path, convergence_path]) as out,
-          generated_source_kept()):
+          compiles_kept()):
         t0 = time.perf_counter()
         mmm = bayes.build_mmm(spec, d)
         _autolog(spec, d)
