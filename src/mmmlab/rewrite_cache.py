@@ -1,9 +1,9 @@
 """PyTensor's graph rewrites kept on disk: a graph compiled again in another process skips them.
 
 Every ``pytensor.function`` rewrites its graph (canonicalise, specialise, fuse, work in place) before
-linking it. For a fit that is about a fifth of the stage (the log-density and gradient, the
-deterministics, the predictive draws), repeated in every process: each stage, each calibration
-worker, each test. Inside :func:`rewrites_kept` a rewrite that took at least :data:`WORTH_KEEPING_S`
+linking it, in every process again: each stage, each calibration worker, each test. For a fit that is
+a tenth to a fifth of the stage (the log-density and gradient, the deterministics, the predictive
+draws, the initial point). Inside :func:`rewrites_kept` a rewrite that took at least :data:`WORTH_KEEPING_S`
 is stored under :func:`graph_key`; a later compile of the same graph, in any process, takes the
 stored graph instead, after checking that it computes from this graph's inputs the outputs of this
 graph's types, and attaches PyTensor's in-place bookkeeping to it as the rewrite would have.
