@@ -104,6 +104,15 @@ def test_a_truncated_file_is_a_miss_and_is_written_again(rewrites, tmp_path):
     assert len(rewrites) == 2
 
 
+def test_a_folder_that_cannot_be_written_keeps_nothing_and_the_compile_goes_on(rewrites, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with rewrites_kept(blocked):
+        _assert_values(_compiled())
+        _assert_values(_compiled())
+    assert len(rewrites) == 2 and blocked.read_text() == ""
+
+
 def test_shared_inputs_are_stored_without_their_values_and_a_loaded_graph_reads_its_own(rewrites, tmp_path):
     def compiled(value):
         data = pytensor.shared(value, name="data")

@@ -307,18 +307,27 @@ def _loaded(path: Path, fgraph) -> bool:
 
 
 def _store(path: Path, fgraph) -> None:
-    """Write ``fgraph``'s inputs, outputs and whether it has in-place bookkeeping to ``path`` whole (a reader never sees a partial file), then remove
-    stored graphs unused for :data:`KEPT_DAYS`."""
+    """Write ``fgraph``'s inputs, outputs and whether it has in-place bookkeeping to ``path`` whole (a reader
+    never sees a partial file), then remove stored graphs unused for :data:`KEPT_DAYS`."""
     blob = io.BytesIO()
     try:
         with _deep_recursion():
             _StorePickler(blob, protocol=5).dump((fgraph.inputs, fgraph.outputs, hasattr(fgraph, "destroy_handler")))
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return  # an op that does not pickle: this graph is rewritten every time
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as f:
-        f.write(blob.getbuffer())
-    os.replace(f.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as f:
+            try:
+                f.write(blob.getbuffer())
+                f.flush()
+                os.replace(f.name, path)
+            except BaseException:  # an interrupt or a full disk: no partial file left behind
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f.name)
+                raise
+    except OSError:
+        return  # a folder that cannot be written: the graph is not kept, the compile goes on
     cutoff = time.time() - KEPT_DAYS * 86400
     for old in path.parent.glob("*.pkl"):
         with contextlib.suppress(FileNotFoundError):  # another process removed it first
