@@ -2,6 +2,7 @@
 graph (the same graph a fresh rewrite gives, the same values, in-place ops still after their readers); any change
 to the graph, its constants, its ops' properties, its input types or the mode misses."""
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 from pytensor.compile.builders import OpFromGraph
 from pytensor.compile.maker import FunctionMaker
 from pytensor.graph.basic import equal_computations
+from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
 
 from mmmlab import rewrite_cache
 from mmmlab.rewrite_cache import rewrites_kept
@@ -64,6 +66,7 @@ def test_the_next_compile_of_the_same_graph_takes_the_stored_rewrite_with_the_sa
     assert len(rewrites) == 2  # the second compile rewrote nothing
     a, b = fresh.maker.fgraph, second.maker.fgraph
     assert equal_computations(a.outputs, b.outputs, a.inputs, b.inputs)
+    assert numba_funcify_and_cache_key(a)[1] == numba_funcify_and_cache_key(b)[1]  # the same order: Numba's cached code
     assert not equal_computations(a.outputs, b.outputs[::-1], a.inputs, b.inputs)  # the comparison can fail
     for f in (first, second):
         _assert_values(f)
@@ -76,6 +79,20 @@ def test_an_in_place_op_of_a_stored_graph_still_runs_after_the_nodes_that_read_i
     order = [str(node.op).split("{")[0] for node in loaded.maker.fgraph.toposort()]
     assert order.index("Dot") < order.index("SetSubtensor")
     assert any(node.op.destroy_map for node in loaded.maker.fgraph.apply_nodes)
+    _assert_values(loaded)
+
+
+def test_a_loaded_graph_runs_its_nodes_in_the_stored_order(rewrites, tmp_path):
+    with rewrites_kept(tmp_path) as folder:
+        _compiled()
+        (path,) = folder.glob("*.pkl")
+        inputs, outputs, order, in_place = pickle.loads(path.read_bytes())
+        i = [str(node.op).split("{")[0] for node in order].index("SetSubtensor")
+        assert i < len(order) - 1  # the fresh order overwrites before the sum; last is as valid (nothing reads it)
+        order = [*order[:i], *order[i + 1:], order[i]]
+        path.write_bytes(pickle.dumps((inputs, outputs, order, in_place)))
+        loaded = _compiled()
+    assert [str(node.op) for node in loaded.maker.fgraph.toposort()] == [str(node.op) for node in order]
     _assert_values(loaded)
 
 

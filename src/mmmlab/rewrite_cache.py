@@ -282,37 +282,60 @@ def _loaded(path: Path, fgraph) -> bool:
     """Make ``fgraph`` the stored rewritten graph at ``path``; False (``fgraph`` untouched) when there is none.
 
     A file that does not unpickle, or whose graph has other inputs or outputs than ``fgraph``'s, is
-    ignored (the rewrite runs and stores its result in its place).
+    ignored (the rewrite runs and stores its result in its place). The loaded graph runs its nodes in
+    the stored order (:class:`_StoredOrder`).
     """
     from pytensor.graph.destroyhandler import DestroyHandler
-    from pytensor.graph.replace import clone_replace
 
     try:
         with _deep_recursion():
-            inputs, outputs, in_place = pickle.loads(path.read_bytes())
+            inputs, outputs, order, in_place = pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - no file, or a truncated or stale one: a miss (the rewrite stores anew)
         return False
     if ([i.type for i in inputs] != [i.type for i in fgraph.inputs] or len(outputs) != len(fgraph.outputs)
             or not all(o.type.is_super(n.type) for o, n in zip(fgraph.outputs, outputs, strict=True))):
         return False
-    rewritten = clone_replace(list(outputs), replace=dict(zip(inputs, fgraph.inputs, strict=True)))
-    for i, new in enumerate(rewritten):
+    ours = dict(zip(inputs, fgraph.inputs, strict=True))  # the unpickled graph is this call's own: rewired in place
+    for node in order:
+        node.inputs = [ours.get(v, v) for v in node.inputs]
+    for i, new in enumerate(outputs):
         node, j = fgraph.get_output_client(i)
-        fgraph.change_node_input(node, j, new, reason="rewrite_cache")
+        fgraph.change_node_input(node, j, ours.get(new, new), reason="rewrite_cache")
     if in_place and not hasattr(fgraph, "destroy_handler"):
         fgraph.attach_feature(DestroyHandler())  # as the rewrite's AddDestroyHandler: in-place ops run last
+    fgraph.attach_feature(_StoredOrder(order))
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: kept from pruning
     return True
 
 
+class _StoredOrder:
+    """A graph feature: the loaded graph's nodes run in the order of the rewrite that stored them.
+
+    PyTensor orders a graph's nodes by its structure and by the in-place bookkeeping's constraints, whose
+    order follows the rewrite's history; a loaded graph has another history, so it would come out in
+    another (equally valid) order. Numba's cache keys a compiled graph by its order: in the stored one,
+    the loaded graph finds the code compiled for the fresh rewrite, and runs its nodes as it did.
+    """
+
+    _feature_callbacks = frozenset()  # PyTensor's feature protocol (no pytensor import here): none, only orderings
+
+    def __init__(self, order: list):
+        self.order = order
+
+    def orderings(self, fgraph) -> dict:
+        present = [node for node in self.order if node in fgraph.apply_nodes]
+        return {later: [earlier] for earlier, later in zip(present, present[1:])}
+
+
 def _store(path: Path, fgraph) -> None:
-    """Write ``fgraph``'s inputs, outputs and whether it has in-place bookkeeping to ``path`` whole (a reader
-    never sees a partial file), then remove stored graphs unused for :data:`KEPT_DAYS`."""
+    """Write ``fgraph``'s inputs, outputs, node order and whether it has in-place bookkeeping to ``path`` whole
+    (a reader never sees a partial file), then remove stored graphs unused for :data:`KEPT_DAYS`."""
     blob = io.BytesIO()
     try:
         with _deep_recursion():
-            _StorePickler(blob, protocol=5).dump((fgraph.inputs, fgraph.outputs, hasattr(fgraph, "destroy_handler")))
+            _StorePickler(blob, protocol=5).dump((fgraph.inputs, fgraph.outputs, fgraph.toposort(),
+                                                  hasattr(fgraph, "destroy_handler")))
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return  # an op that does not pickle: this graph is rewritten every time
     try:
