@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytensor
@@ -177,7 +178,7 @@ def test_another_process_takes_the_stored_graph(rewrites, tmp_path):
         _compiled()
     script = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pytensor.compile.maker import FunctionMaker
         ran = []
         prepare = FunctionMaker.__dict__["prepare_fgraph"]
