@@ -3,6 +3,7 @@ a project take a copy of it of their own."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -18,32 +19,43 @@ class Reproduced:
 
     root: Path
     head: str  # the commit the pipeline ran at
-    output: str  # what `dvc repro` printed
+    output: str  # what `dvc repro` printed, without the import profile
     seconds: float  # the whole `dvc repro`
     stage_seconds: dict[str, float]  # each stage's, from its 'Running stage' line to the next one (or the end)
+    imported: dict[str, set[str]]  # the project's modules each stage imported (mmmlab.*)
     temp: Path  # the TMPDIR the pipeline ran with
 
 
-def _timed_repro(root: Path, environment: dict) -> tuple[str, float, dict[str, float]]:
-    """`dvc repro` (asserted to succeed), its seconds and each stage's: DVC prints no lock update for a stage whose
-    outputs match the committed dvc.lock, so a stage ends where the next one starts."""
+# a line of Python's import profile (PYTHONPROFILEIMPORTTIME) naming one of the project's modules
+PROJECT_IMPORT = re.compile(r"import time:.*\|\s*(mmmlab(?:\.\w+)*)\s*$")
+
+
+def _timed_repro(root: Path, environment: dict) -> tuple[str, float, dict[str, float], dict[str, set[str]]]:
+    """`dvc repro` (asserted to succeed) with every process's imports profiled: its output without the profile, its
+    seconds, each stage's seconds and the project's modules each stage imported. DVC prints no lock update for a stage
+    whose outputs match the committed dvc.lock, so a stage ends where the next one starts."""
     t0 = time.perf_counter()
-    process = subprocess.Popen(["dvc", "repro"], cwd=root, env=environment, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    lines, seconds, current, started = [], {}, None, 0.0
+    process = subprocess.Popen(["dvc", "repro"], cwd=root, env=environment | {"PYTHONPROFILEIMPORTTIME": "1"},
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines, seconds, imported, current, started = [], {}, {}, None, 0.0
     for line in process.stdout:
         now = time.monotonic()
+        if line.startswith("import time:"):
+            if current and (module := PROJECT_IMPORT.match(line)):  # before the first stage: DVC's own imports
+                imported[current].add(module.group(1))
+            continue
         lines.append(line)
         if line.startswith("Running stage '"):
             if current:
                 seconds[current] = now - started
             current, started = line.split("'")[1], now
+            imported[current] = set()
     process.wait()
     if current:
         seconds[current] = time.monotonic() - started
     output = "".join(lines)
     assert process.returncode == 0, output[-3000:]
-    return output, time.perf_counter() - t0, seconds
+    return output, time.perf_counter() - t0, seconds, imported
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +65,9 @@ def reproduced(tmp_path_factory) -> Reproduced:
     sh(root, "git", "commit", "-qam", "small settings")
     head = sh(root, "git", "rev-parse", "HEAD").strip()
     temp = tmp_path_factory.mktemp("tempdir")
-    output, seconds, stage_seconds = _timed_repro(root, env(root) | {"PYTHONUNBUFFERED": "1", "TMPDIR": str(temp)})
-    return Reproduced(root, head, output, seconds, stage_seconds, temp)
+    output, seconds, stage_seconds, imported = _timed_repro(root, env(root) | {"PYTHONUNBUFFERED": "1",
+                                                                               "TMPDIR": str(temp)})
+    return Reproduced(root, head, output, seconds, stage_seconds, imported, temp)
 
 
 @pytest.fixture

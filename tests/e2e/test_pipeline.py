@@ -5,7 +5,7 @@ from __future__ import annotations
 import mlflow
 import pytest
 import yaml
-from tests.e2e.helpers import STAGES, digest, output_digests, runs, sh
+from tests.e2e.helpers import REPO, STAGES, digest, output_digests, runs, sh
 
 from mmmlab.config import generate_section
 
@@ -23,6 +23,27 @@ def test_first_repro_runs_every_stage_in_order(reproduced):
     assert len(list((root / "reports/data_check/figures").glob("*.png"))) == 8
     report_deps = {d["path"] for d in yaml.safe_load((root / "dvc.lock").read_text())["stages"]["report"]["deps"]}
     assert "models/mmm_fit.nc" in report_deps and "data/mmm_data.csv" not in report_deps  # the trace, not raw data
+
+
+def _source_file(module: str) -> str:
+    """The project's source file of a module: its file, or its package's __init__."""
+    path = "src/" + module.replace(".", "/")
+    return f"{path}/__init__.py" if (REPO / path).is_dir() else f"{path}.py"
+
+
+def test_every_stage_imports_only_its_deps(reproduced):
+    """Every source file a stage imported in the first `dvc repro` is one of its deps in dvc.yaml (or inside one of
+    its folders), so editing it re-runs the stage."""
+    stages = yaml.safe_load((reproduced.root / "dvc.yaml").read_text())["stages"]
+    assert set(reproduced.imported) == set(STAGES), reproduced.output[-3000:]
+    uncovered = {}
+    for stage, modules in reproduced.imported.items():
+        deps = [d.rstrip("/") for d in stages[stage]["deps"] if d.startswith("src/")]
+        # the command line imports the stage's module through importlib, which the profile does not report
+        files = {_source_file(module) for module in modules} | {f"src/mmmlab/stages/{stage}.py"}
+        assert "src/mmmlab/cli.py" in files, (stage, sorted(files))  # the profile reached the stage's process
+        uncovered[stage] = sorted(f for f in files if not any(f == d or f.startswith(d + "/") for d in deps))
+    assert not any(uncovered.values()), {stage: files for stage, files in uncovered.items() if files}
 
 
 def test_report_artifacts_land_in_the_fit_run(reproduced):
@@ -77,7 +98,7 @@ def test_exp_run_with_another_seed_changes_the_data(project_copy):
     sh(root, "git", "add", "-A")
     sh(root, "git", "commit", "-qm", "pipeline outputs", "--allow-empty")
     before = digest(root / "data/mmm_data.csv")
-    out = sh(root, "dvc", "exp", "run", "check", "-S", "generate.seed=7")
+    out = sh(root, "dvc", "exp", "run", "generate", "-S", "generate.seed=7")
     assert "Running stage 'generate'" in out
     assert digest(root / "data/mmm_data.csv") != before
     shown = sh(root, "dvc", "exp", "show", "--csv")
