@@ -3,11 +3,12 @@ runs, the DVC parent run and `mlflow run`'s run in Default; each against a real 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -24,24 +25,15 @@ from mmmlab import interrupts, tracking
 from mmmlab.cli import main
 from mmmlab.config import load_params
 from mmmlab.errors import Interrupted
-from mmmlab.tracking.store import _sqlite_store
-
-
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory) -> Path:
-    """A new SQLite store, made once: creating one runs every MLflow migration (seconds)."""
-    path = tmp_path_factory.mktemp("store") / "mlflow.db"
-    _sqlite_store(f"sqlite:///{path}", (path.parent / "mlartifacts").as_uri())
-    return path
+from mmmlab.tracking import store as stores
 
 
 @pytest.fixture
-def store(project, monkeypatch, empty_store) -> mlflow.MlflowClient:
-    """The project's own store (a copy of the empty one), nothing of DVC or `mlflow run` in the environment."""
+def store(project, monkeypatch) -> mlflow.MlflowClient:
+    """The project's own new store, nothing of DVC or `mlflow run` in the environment."""
     for var in ("DVC_STAGE", "DVC_EXP_NAME"):
         monkeypatch.delenv(var, raising=False)
-    shutil.copy(empty_store, project / "mlflow.db")
-    return mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    return stores._client()
 
 
 def params(*overrides: str) -> dict:
@@ -344,11 +336,62 @@ def test_importing_mmmlab_does_not_import_pymc_marketing():
     assert out.strip() == "False"
 
 
-def test_stages_opening_a_new_store_at_once_all_succeed(project):
+def _rows(path: Path) -> dict[str, list]:
+    """Every table's columns and rows of a SQLite file."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: [db.execute(f'PRAGMA table_info("{t}")').fetchall(), db.execute(f'SELECT * FROM "{t}"').fetchall()]
+                for t in tables}
+
+
+def test_a_new_store_is_the_store_mlflow_makes(project, tmp_path, monkeypatch):
+    """A new store is a copy of an empty one kept per MLflow version, with the Default experiment MLflow would
+    give it: its artifacts beside the store, created now."""
+    monkeypatch.setattr(stores, "TEMPLATES", tmp_path / "templates")
+    reference = tmp_path / "mlflows" / "mlflow.db"
+    reference.parent.mkdir()
+    stores._sqlite_store(f"sqlite:///{reference}", (reference.parent / "mlartifacts").as_uri()).engine.dispose()
+    before = int(time.time() * 1000)
+    stores._client()
+    made, expected = _rows(project / "mlflow.db"), _rows(reference)
+    (default,), (mlflows,) = made.pop("experiments")[1], expected.pop("experiments")[1]
+    assert made == expected  # every table's columns and rows, the schema version among them
+    assert default[:2] == mlflows[:2] == (0, "Default") and default[3:4] + default[6:] == mlflows[3:4] + mlflows[6:]
+    assert default[2] == f"{(project / 'mlartifacts').as_uri()}/0" and mlflows[2].endswith("/mlflows/mlartifacts/0")
+    assert before <= default[4] == default[5] <= int(time.time() * 1000)
+    assert [p.name for p in (tmp_path / "templates").iterdir()] == [f"empty-mlflow-{mlflow.__version__}.db"]
+
+
+def test_a_second_new_store_runs_no_migration_and_one_without_a_template_still_opens(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(stores, "TEMPLATES", tmp_path / "templates")
+    stores._client()
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    (other / "params.yaml").write_text("{}\n")
+
+    def migrating(*_):
+        raise AssertionError("a migration ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("mlflow.store.db.utils._initialize_tables", migrating)
+        stores._client().search_experiments()  # copied: no table made
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    monkeypatch.setattr(stores, "TEMPLATES", tmp_path / "blocked" / "templates")
+    third = tmp_path / "third"
+    third.mkdir()
+    monkeypatch.chdir(third)
+    (third / "params.yaml").write_text("{}\n")
+    assert [e.name for e in stores._client().search_experiments()] == ["Default"]  # made by MLflow
+    assert not list(third.glob(".*partial"))
+
+
+def test_stages_opening_a_new_store_at_once_all_succeed(project, tmp_path):
     """Two queued experiments starting on a project without a store: opening it (creating and migrating its tables)
-    is serialised, so none fails on a migration another one is running (without the lock all four failed)."""
+    is serialised, so none fails on a migration another one is running (without the lock all four failed); the four
+    also make the empty store to copy at once (a new cache folder)."""
     code = "from mmmlab.tracking.store import _client; print(len(_client().search_experiments()))"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")} | {"XDG_CACHE_HOME": str(tmp_path)}
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import shutil
+import sqlite3
+import time
 from pathlib import Path
 
 import mlflow
@@ -24,6 +28,10 @@ ARTIFACTS = "mlartifacts"  # beside the SQLite store
 
 
 DEFAULT_EXPERIMENT = "0"  # MLflow's "Default": where `mlflow run` puts its run without --experiment-name
+
+
+# empty stores, one per MLflow version, copied into place for a new store
+TEMPLATES = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmmlab" / "mlflow-stores"
 
 
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}  # the UI opens on the runs table
@@ -73,9 +81,45 @@ def _client() -> mlflow.MlflowClient:
         artifacts.mkdir(parents=True, exist_ok=True)
         with open(artifacts / f".{path.name}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not path.exists():
+                _new_store(path, root)
             _sqlite_store(uri, root)  # creates or upgrades the tables; a new store keeps artifacts beside it
     mlflow.set_tracking_uri(uri)
     return mlflow.MlflowClient(uri)
+
+
+def _new_store(path: Path, root: str) -> None:
+    """A new SQLite store at ``path``: a copy of an empty store made once per MLflow version (making one runs
+    every MLflow migration, seconds), its Default experiment's artifacts at ``<root>/0`` and created now, as
+    MLflow would make it. Where no template can be kept, nothing is copied and MLflow makes the store."""
+    try:
+        template = _template()
+    except OSError:
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        shutil.copyfile(template, partial)
+        now = int(time.time() * 1000)
+        with contextlib.closing(sqlite3.connect(partial)) as db, db:
+            db.execute("UPDATE experiments SET artifact_location = ?, creation_time = ?, last_update_time = ? "
+                       "WHERE experiment_id = ?", (f"{root}/{DEFAULT_EXPERIMENT}", now, now, int(DEFAULT_EXPERIMENT)))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _template() -> Path:
+    """The empty store of this MLflow version in :data:`TEMPLATES`, made by MLflow when missing."""
+    template = TEMPLATES / f"empty-mlflow-{mlflow.__version__}.db"
+    if not template.exists():
+        TEMPLATES.mkdir(parents=True, exist_ok=True)
+        partial = TEMPLATES / f".{template.name}.{os.getpid()}.partial"
+        try:
+            _sqlite_store(f"sqlite:///{partial}", (TEMPLATES / "unused").as_uri()).engine.dispose()
+            os.replace(partial, template)  # whole or not at all, whichever process gets there first
+        finally:
+            partial.unlink(missing_ok=True)
+    return template
 
 
 def _sqlite_store(uri: str, root: str):
