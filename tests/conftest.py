@@ -24,20 +24,16 @@ if "generated_src_dir" not in os.environ.get("PYTENSOR_FLAGS", ""):
                                                           f"generated_src_dir={_GENERATED_SOURCE}"]))
 
 
-# in-process compiles keep their rewritten graphs as the stages' do, in a folder of the tests' own
-_REWRITES = Path.home() / ".pytensor" / "mmmlab-tests-rewrites"
-
-
 @pytest.fixture(autouse=True)
 def rewrites_kept_in_tests(request):
-    """Every test's compiles take and keep rewritten graphs (mmmlab.rewrite_cache), as a stage's do; the cache's own
-    tests choose their folders."""
+    """Every test's compiles take and keep rewritten graphs where a stage's do (mmmlab.rewrite_cache: a stage run
+    in a test keeps its folder, nested blocks keep the outer one); the cache's own tests choose their folders."""
     if request.path.name == "test_rewrite_cache.py":
         yield
         return
     from mmmlab.rewrite_cache import rewrites_kept
 
-    with rewrites_kept(_REWRITES):
+    with rewrites_kept():
         yield
 
 
