@@ -386,13 +386,32 @@ def test_a_second_new_store_runs_no_migration_and_one_without_a_template_still_o
     assert not list(third.glob(".*partial"))
 
 
-def test_stages_opening_a_new_store_at_once_all_succeed(project, tmp_path):
-    """Two queued experiments starting on a project without a store: opening it (creating and migrating its tables)
-    is serialised, so none fails on a migration another one is running (without the lock all four failed); the four
-    also make the empty store to copy at once (a new cache folder)."""
+def _open_at_once(folders: list[Path], cache: Path) -> None:
+    """A process per folder opening the store there (no MLflow variable set, the given cache folder), all at once;
+    each must succeed and see the one experiment of a new store."""
     code = "from mmmlab.tracking.store import _client; print(len(_client().search_experiments()))"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")} | {"XDG_CACHE_HOME": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")} | {"XDG_CACHE_HOME": str(cache)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=folder, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for folder in folders]
     results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]
     assert all(code == 0 and out == "1" for code, out, _ in results), [err[-500:] for _, _, err in results]
+
+
+def test_stages_opening_a_new_store_at_once_all_succeed(project, tmp_path):
+    """Two queued experiments starting on a project without a store: opening it (creating and migrating its tables)
+    is serialised, so none fails on a migration another one is running (without the lock all four failed). With
+    no empty store to copy yet, the first one makes that too."""
+    _open_at_once([project] * 4, tmp_path / "cache")
+
+
+def test_new_stores_of_several_projects_at_once_make_one_empty_store_to_copy(tmp_path):
+    """Projects without a store opened at once on a machine without the empty store to copy: each process makes it
+    beside the others (each writes its own file, then puts it in place whole) and each project gets its store."""
+    folders = [tmp_path / f"project{i}" for i in range(3)]
+    for folder in folders:
+        folder.mkdir()
+        (folder / "params.yaml").write_text("{}\n")
+    _open_at_once(folders, tmp_path / "cache")
+    templates = tmp_path / "cache" / "mmmlab" / "mlflow-stores"
+    assert [p.name for p in templates.iterdir()] == [f"empty-mlflow-{mlflow.__version__}.db"]
+    assert all((folder / "mlflow.db").exists() for folder in folders)
