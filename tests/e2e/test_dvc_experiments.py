@@ -1,5 +1,5 @@
-"""End to end: queued DVC experiments run in isolation, `dvc exp show` compares their metrics, and a forced re-run
-writes the same bytes (every stage's outputs depend only on its inputs)."""
+"""End to end: queued DVC experiments run in isolation, `dvc exp show` compares their metrics, and an experiment
+forced with the workspace's params writes the workspace's bytes (every stage's outputs depend only on its inputs)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.e2e.helpers import STAGES, UP_TO_DATE, copy_project, sh
+from tests.e2e.helpers import copy_project, sh
 
 from mmmlab.config import generate_section, project_root
 
-EXPERIMENTS = {"seed12": 12, "seed13": 13}
+OTHER_SEED = "seed12"  # queued with generate.seed=12
+FORCED = "forced"  # queued with the workspace's params, forced: its stages run again in the queue's folder
+EXPERIMENTS = (OTHER_SEED, FORCED)
 QUEUED = {"generate", "recover", "fit"}  # the stages the queued experiments run
 QUEUE_LIMIT_S = 900
 PLOTS = ("contribution_srmse", "contribution_total_error")  # dvc.yaml's plots
@@ -67,7 +69,8 @@ def test_the_project_root_is_the_working_directory_not_dvc_root(tmp_path, monkey
 # --------------------------------------------------------------------------- queued experiments
 @pytest.fixture(scope="session")
 def queued(reproduced, tmp_path_factory) -> dict:
-    """Two experiments (generate.seed 12 and 13) queued and run by two workers, beside a workspace with data.
+    """Two experiments queued and run by two workers, beside a workspace with data: one with generate.seed 12, one
+    forced with the workspace's params.
 
     Session-scoped: pytest-xdist may interleave this module's tests with other modules', which would tear
     a module-scoped fixture down and queue the experiments again (3.5 min each time)."""
@@ -77,11 +80,10 @@ def queued(reproduced, tmp_path_factory) -> dict:
     sh(root, "git", "commit", "-qm", "pipeline outputs")
     before = workspace_files(root)
     t0 = time.perf_counter()
-    for name, seed in EXPERIMENTS.items():
-        # the stages whose metrics exp show compares (and generate before them); the others run in the workspace in
-        # the forced re-run below, which keeps the test short
-        targets = sorted(QUEUED - {"generate"})
-        sh(root, "dvc", "exp", "run", "--queue", "-n", name, "-S", f"generate.seed={seed}", *targets)
+    # the stages whose metrics exp show compares, and generate before them (--force runs every stage they depend on)
+    targets = sorted(QUEUED - {"generate"})
+    sh(root, "dvc", "exp", "run", "--queue", "-n", OTHER_SEED, "-S", "generate.seed=12", *targets)
+    sh(root, "dvc", "exp", "run", "--queue", "-n", FORCED, "--force", *targets)
     sh(root, "dvc", "queue", "start", "-j", "2")
     while True:
         status = sh(root, "dvc", "queue", "status")
@@ -113,11 +115,13 @@ def test_the_workspace_is_untouched_by_the_queue(queued):
 @pytest.mark.slow
 def test_each_experiment_has_its_own_params_and_data(queued):
     rows = queued["rows"]
+    workspace_seed = yaml.safe_load((queued["root"] / "params.yaml").read_text())["generate"]["seed"]
     seeds = {name: rows[name]["params"]["params.yaml"]["data"]["generate"]["seed"] for name in EXPERIMENTS}
-    assert seeds == EXPERIMENTS
+    assert seeds == {OTHER_SEED: 12, FORCED: workspace_seed} and workspace_seed != 12
     data = {name: rows[name]["deps"]["data/mmm_data.csv"]["hash"] for name in EXPERIMENTS}
     workspace = queued["before"]["data/mmm_data.csv"][0]
-    assert len({*data.values(), workspace}) == 3, (data, workspace)  # neither read the workspace's params
+    assert data[OTHER_SEED] != workspace, data  # its own params, not the workspace's
+    assert data[FORCED] == workspace, data  # generated again from the same params: the same bytes
 
 
 @pytest.mark.slow
@@ -151,31 +155,22 @@ def test_metrics_and_plots_compare_the_experiments(queued):
         assert len(values) == 2 * 2 * channels  # two experiments x fit and recovery x each channel
 
 
-# --------------------------------------------------------------------------- a forced re-run
+# --------------------------------------------------------------------------- the forced experiment
 @pytest.mark.slow
-def test_a_forced_rerun_writes_the_queues_outputs(queued):
-    """In the experiment's commit the stages the queue ran, forced again in the workspace, write the queue's bytes
-    (outputs depend on inputs, not on the folder; metrics files hold timings) and `dvc status` ends clean for them.
+def test_the_forced_experiment_writes_the_workspaces_outputs(queued):
+    """Its stages ran again in the queue's own folder, from the workspace's params and data, and wrote the bytes the
+    workspace's `dvc repro` wrote (outputs depend on inputs, not on the folder; metrics files hold timings).
     `mlflow run main` checks the same of every stage against `dvc repro` (tests/e2e/test_pipeline.py)."""
     root = queued["root"]
-    # the experiment's commit and outputs (`dvc exp apply` would refuse: check and report never ran in it)
-    sh(root, "dvc", "exp", "branch", "seed12", "exp-seed12")
-    sh(root, "git", "checkout", "-q", "exp-seed12")
-    sh(root, "dvc", "checkout", "--allow-missing")
-    lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    log = sh(root, "dvc", "queue", "logs", FORCED)
+    assert all(f"Running stage '{stage}'" in log for stage in QUEUED), log[-3000:]  # run, not restored
+    sh(root, "dvc", "exp", "branch", FORCED, f"exp-{FORCED}")
+    forced = yaml.safe_load(sh(root, "git", "show", f"exp-{FORCED}:dvc.lock"))["stages"]
+    workspace = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
     metrics = {path for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"].values()
                for item in stage.get("metrics", []) for path in item}
-    t0 = time.perf_counter()
-    queued_stages = [stage for stage in STAGES if stage in QUEUED]
-    for stage in queued_stages:
-        # the fit's compiled code is the workspace's (the data are not in it): a forced fit draws what the queue's drew
-        assert f"Running stage '{stage}'" in sh(root, "dvc", "repro", "--force", "--single-item", stage)
-    status = sh(root, "dvc", "status", *queued_stages)
-    assert UP_TO_DATE in status, status[:3000]
-    print(f"the queued stages in the workspace: {time.perf_counter() - t0:.0f} s")
-    after = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
-    changed = [old["path"] for stage in QUEUED for old, new in zip(lock[stage]["outs"], after[stage]["outs"])
-               if old["md5"] != new["md5"] and old["path"] not in metrics]
-    assert not changed, changed
-    shown = json.loads(sh(root, "dvc", "plots", "show", "--json"))["data"]
-    assert all(shown[plot][0]["content"]["data"]["values"] for plot in PLOTS)
+    outs = {name: {(stage, out["path"]): out["md5"] for stage in QUEUED for out in lock[stage]["outs"]
+                   if out["path"] not in metrics} for name, lock in (("forced", forced), ("workspace", workspace))}
+    assert len(outs["workspace"]) >= len(QUEUED)
+    assert outs["forced"] == outs["workspace"], sorted(key for key in outs["workspace"]
+                                                       if outs["forced"].get(key) != outs["workspace"][key])

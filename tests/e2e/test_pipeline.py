@@ -105,16 +105,6 @@ def test_exp_run_with_another_seed_changes_the_data(project_copy):
     assert "generate.seed" in shown and ",7," in shown
 
 
-def test_mlflow_run_entry_point_logs_to_the_store(project_copy):
-    root = project_copy
-    sh(root, "mlflow", "run", ".", "-e", "generate", "--env-manager", "local", "-P", "seed=11")
-    _, generate_runs = runs(root, "generate")
-    seeds = sorted(r.data.params["data.seed"] for r in generate_runs)
-    assert "11" in seeds
-    entry = [r for r in generate_runs if r.data.params["data.seed"] == "11"][0]
-    assert entry.data.tags.get("mlflow.project.entryPoint") == "generate"
-
-
 def test_mlflow_run_main_nests_every_stage_and_rewrites_dvc_repros_outputs(project_copy):
     """Every stage again, in one process and in another folder: each output but the metrics (timings) has the bytes
     `dvc repro` wrote (a stage's outputs depend only on its inputs)."""
