@@ -167,15 +167,8 @@ def test_small_real_fit_passes_the_gates(project):
     with pytest.raises(GateFailure, match="fit.strict"):
         fit.run(strict)
     assert not json.loads((project / "reports" / "fit" / "convergence.json").read_text())["passed"]
-
-    # same seed and sampler: the same posterior
-    first = _posterior(project / "models" / "mmm_fit.nc")
-    with pytest.raises(GateFailure):
-        fit.run(strict)
-    second = _posterior(project / "models" / "mmm_fit.nc")
-    assert first.keys() == second.keys() and len(first) > 3
-    for name, values in first.items():
-        np.testing.assert_array_equal(values, second[name], err_msg=name)
+    # the same seed and sampler draw the same posterior: below (a rerun against a fresh fit) and, byte for byte, in
+    # tests/e2e/test_dvc_experiments.py (a queued experiment's trace against the workspace's)
 
 
 def _posterior(path) -> dict:
