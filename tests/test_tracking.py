@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -140,15 +141,21 @@ def test_runs_whose_process_is_gone_are_marked_killed_at_the_next_stage_start(st
     me = psutil.Process()
     started = round(me.create_time() * 1000)
     host = socket.gethostname()
-    cases = {  # (host, pid, process start) -> expected status after the next stage starts
-        "dead": ((host, _dead_pid(), started), "KILLED"),
-        "reused pid": ((host, me.pid, started - 60_000), "KILLED"),
-        "alive": ((host, me.pid, started), "RUNNING"),
-        "other host": (("elsewhere.invalid", _dead_pid(), started), "RUNNING"),
+    mine, other = tracking.ProcessId.of(me).since_boot, f"{uuid.uuid4()}:1"
+    assert mine is not None  # Linux
+    cases = {  # (host, pid, process start, start since boot) -> expected status after the next stage starts
+        "dead": ((host, _dead_pid(), started, None), "KILLED"),
+        "reused pid": ((host, me.pid, started - 60_000, None), "KILLED"),
+        "alive": ((host, me.pid, started, None), "RUNNING"),
+        "other host": (("elsewhere.invalid", _dead_pid(), started, None), "RUNNING"),
+        # the start since boot decides where it is recorded: a clock step moves the start time, not it
+        "alive, the clock stepped since": ((host, me.pid, started - 60_000, mine), "RUNNING"),
+        "reused pid, same start time": ((host, me.pid, started, other), "KILLED"),
     }
     ids = {}
-    for name, ((h, pid, start), _) in cases.items():
+    for name, ((h, pid, start, boot), _) in cases.items():
         tags = {tracking.HOST: h, tracking.PID: str(pid), tracking.PROCESS_START: str(start)}
+        tags |= {tracking.PROCESS_SINCE_BOOT: boot} if boot else {}
         ids[name] = store.create_run(experiment, tags=tags, run_name=name).info.run_id
     untagged = store.create_run(experiment, run_name="not ours").info.run_id
 
@@ -310,6 +317,39 @@ def test_a_stage_reading_the_dvc_process_start_a_second_later_joins_its_parent(s
     first = parent(started)
     assert parent(started + 1000) == first and parent(started - 1990) == first
     assert len({first, parent(started + 2000), parent(started, pid=4243)}) == 3  # a reused pid, another process
+
+
+def test_stages_of_one_dvc_invocation_join_its_parent_across_a_step_of_the_clock(store):
+    """A virtual machine or laptop resumed from a pause steps the wall clock, and with it psutil's start time of a
+    process already running (a whole CI run once split its stages between two parents, 13 s apart): the start since
+    boot decides."""
+    from mmmlab.tracking.runs import _dvc_parent
+
+    exp_id = store.create_experiment("e")
+    host, pid, started = socket.gethostname(), 4242, 1_800_000_000_000
+
+    def parent(start_ms: int, boot: str) -> str:
+        invocation = tracking.DvcInvocation(tracking.ProcessId(host, pid, start_ms, boot), "repro", None)
+        return _dvc_parent(store, exp_id, invocation, start_ms)[0]
+
+    first = parent(started, "boot:100")
+    assert parent(started + 13_000, "boot:100") == first and parent(started - 3_600_000, "boot:100") == first
+    assert parent(started, "boot:200") != first  # a reused pid read at the same start time: another process
+
+
+def test_the_start_since_boot_is_the_processs_own():
+    """It is the start psutil reports, less psutil's boot time, in clock ticks; a child process has another."""
+    me = psutil.Process()
+    boot, ticks = tracking.ProcessId.of(me).since_boot.rsplit(":", 1)
+    assert boot == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    seconds = int(ticks) / os.sysconf("SC_CLK_TCK")
+    assert abs(psutil.boot_time() + seconds - me.create_time()) < 1
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        assert tracking.ProcessId.of(psutil.Process(child.pid)).since_boot != tracking.ProcessId.of(me).since_boot
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_no_dvc_no_parent(store, monkeypatch):

@@ -32,6 +32,7 @@ from mmmlab.tracking.identity import (  # noqa: F401
     HOST,
     MARKED_KILLED,
     PID,
+    PROCESS_SINCE_BOOT,
     PROCESS_START,
     RUN_POINTER,
     SEP,

@@ -32,6 +32,10 @@ HOST = "mmmlab.host"
 PROCESS_START = "mmmlab.process_start"  # epoch ms: with the pid, tells a live process from a reused pid
 
 
+# <boot id>:<start in clock ticks since boot> (Linux): the same, and no step of the wall clock moves it
+PROCESS_SINCE_BOOT = "mmmlab.process_since_boot"
+
+
 MARKED_KILLED = "mmmlab.marked_killed"
 
 

@@ -15,7 +15,7 @@ import mlflow.data
 import psutil
 from mlflow.entities import RunStatus
 
-from mmmlab.tracking.identity import HOST, MARKED_KILLED, PID, PROCESS_START, SEP
+from mmmlab.tracking.identity import HOST, MARKED_KILLED, PID, PROCESS_SINCE_BOOT, PROCESS_START, SEP
 from mmmlab.tracking.store import _client
 
 
@@ -25,34 +25,62 @@ _opened_in_process = False  # the first run of the `mmmlab` command starts when 
 
 @dataclass(frozen=True)
 class ProcessId:
-    """A process as the store records it: host, pid and start time (epoch ms; a reused pid differs)."""
+    """A process as the store records it: host, pid, start time (epoch ms; a reused pid differs) and, where the
+    system tells it, its start since boot (:func:`since_boot`)."""
 
     host: str
     pid: int
     started_ms: int
+    since_boot: str | None = None
 
     @classmethod
     def of(cls, process: psutil.Process) -> ProcessId:
-        return cls(socket.gethostname(), process.pid, round(process.create_time() * 1000))
+        return cls(socket.gethostname(), process.pid, round(process.create_time() * 1000), since_boot(process.pid))
 
     def tags(self) -> dict[str, str]:
-        return {HOST: self.host, PID: str(self.pid), PROCESS_START: str(self.started_ms)}
+        tags = {HOST: self.host, PID: str(self.pid), PROCESS_START: str(self.started_ms)}
+        return tags | ({PROCESS_SINCE_BOOT: self.since_boot} if self.since_boot else {})
+
+    def recorded_in(self, tags: dict[str, str]) -> bool:
+        """Whether a run's tags record this process (host and pid already matched): by the start since boot where
+        both have one, else by the start time (:func:`same_start`)."""
+        recorded = tags.get(PROCESS_SINCE_BOOT)
+        if recorded and self.since_boot:
+            return recorded == self.since_boot
+        return same_start(float(tags.get(PROCESS_START, "nan")), self.started_ms)
+
+
+def since_boot(pid: int) -> str | None:
+    """The start of process ``pid`` as ``<boot id>:<clock ticks since boot>``, read from Linux's /proc; None elsewhere.
+
+    psutil's start time adds those ticks to a boot time the kernel derives from the wall clock, so a
+    step of the clock (a virtual machine or laptop resumed from a pause, a time sync) moves it by the
+    step: two readings of one process then differ by seconds or hours. This reading does not move.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold spaces: field 3 onwards
+    return f"{boot}:{fields[19]}" if boot and len(fields) > 19 else None  # field 22: starttime
 
 
 def same_start(recorded_ms: float, started_ms: float) -> bool:
-    """Whether two readings of a process's start time (epoch ms) are of one process.
+    """Whether two readings of a process's start time (epoch ms) are of one process, where no start since boot was
+    recorded (another system, or runs recorded before it was).
 
     psutil's start time is the boot time plus the ticks since boot, and the boot time the kernel
-    reports moves by whole seconds when the clock is stepped: two readings of one process can
-    differ by a second. A pid is not reused within two.
+    reports moves when the clock is stepped: two readings of one process can differ by a second
+    (or by a whole pause, which only :func:`since_boot` survives). A pid is not reused within two.
     """
     return abs(recorded_ms - started_ms) < 2000
 
 
-def process_alive(pid: int, started_ms: int) -> bool:
-    """Whether process ``pid`` of this host still runs and is the one that started at ``started_ms``."""
+def process_alive(tags: dict[str, str]) -> bool:
+    """Whether the process a run's tags record (pid and start on this host) still runs."""
     try:
-        return same_start(psutil.Process(pid).create_time() * 1000, started_ms)
+        return ProcessId.of(psutil.Process(int(tags[PID]))).recorded_in(tags)
     except psutil.NoSuchProcess:
         return False
     except psutil.Error:  # it exists but we may not look at it
@@ -133,10 +161,10 @@ def mark_stale_runs(client: mlflow.MlflowClient | None = None) -> list[str]:
     for run in running:
         tags = run.data.tags
         try:
-            pid, started = int(tags[PID]), int(tags[PROCESS_START])
+            pid, _ = int(tags[PID]), int(tags[PROCESS_START])
         except (KeyError, ValueError):
             continue
-        if process_alive(pid, started):
+        if process_alive(tags):
             continue
         client.set_tag(run.info.run_id, MARKED_KILLED,
                        f"process {pid} on {host} was gone at {datetime.now().isoformat(timespec='seconds')}")

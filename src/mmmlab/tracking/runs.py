@@ -15,11 +15,10 @@ from mlflow.entities import RunStatus
 from mmmlab import interrupts
 from mmmlab.config import experiment_name
 from mmmlab.dataset import Dataset
-from mmmlab.tracking.identity import (DVC_EXP, HOST, PID, PROCESS_START, RUN_POINTER, SEP, WRAPPER_POINTER,
+from mmmlab.tracking.identity import (DVC_EXP, HOST, PID, RUN_POINTER, SEP, WRAPPER_POINTER,
                                       git_state, run_name)
 from mmmlab.tracking.log import _param_value, log_dataset
-from mmmlab.tracking.processes import (DvcInvocation, ProcessId, _quote, _start_ms, dvc_invocation, mark_stale_runs,
-                                       same_start)
+from mmmlab.tracking.processes import DvcInvocation, ProcessId, _quote, _start_ms, dvc_invocation, mark_stale_runs
 from mmmlab.tracking.store import BATCH, DEFAULT_EXPERIMENT, _client, experiment_id
 
 
@@ -155,14 +154,15 @@ def _open(client, stage: str, params: dict, name: str, start: int) -> tuple[str,
 def _dvc_parent(client, exp_id: str, invocation: DvcInvocation, start: int) -> tuple[str, str]:
     """The parent run of this DVC invocation (found by its process, else created), RUNNING again; with its prior status.
 
-    A run is this invocation's when host and pid match and the recorded process start is the same
-    (:func:`~mmmlab.tracking.processes.same_start`: two stages can read it a second apart).
+    A run is this invocation's when host and pid match and it records the same process start
+    (:meth:`~mmmlab.tracking.processes.ProcessId.recorded_in`: two stages can read the start time
+    apart by any step of the clock between them, the start since boot never).
     """
     process = invocation.process
     candidates = client.search_runs(
         [exp_id], filter_string=f"tags.stage = 'dvc' and tags.`{HOST}` = '{_quote(process.host)}' "
                                 f"and tags.`{PID}` = '{process.pid}'", max_results=1000)
-    found = [r for r in candidates if same_start(float(r.data.tags.get(PROCESS_START, "nan")), process.started_ms)]
+    found = [r for r in candidates if process.recorded_in(r.data.tags)]
     if found:
         run = found[0]
         if run.info.status not in BAD:
